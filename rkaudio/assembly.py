@@ -1,0 +1,143 @@
+"""The finishing graph: programme and stings at matched loudness, joined, limited, encoded.
+
+The graph is built with ffmpeg-python, which keeps the stream labels of a multi-input
+``-filter_complex`` straight; :mod:`rkaudio.ffmpeg_tool` runs the resulting argument list.
+The encoded MP3 goes both to its file and, through a pipe, to a second ffmpeg that measures it,
+so the check of the delivered file runs on the other core while LAME encodes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import ffmpeg as ffgraph
+
+from . import ffmpeg_tool
+from .loudness import Loudness, db_to_linear, meter_filter, parse_summary
+
+#: Every episode is delivered at 44.1 kHz, the rate podcast apps and MP3 players expect.
+SAMPLE_RATE = 44100
+#: The limiter works at 4x the delivered rate, so it catches inter-sample (true) peaks.
+OVERSAMPLE = 4
+#: The limiter aims this far below the ceiling: MP3 encoding adds up to about 0.5 dB of overshoot.
+ENCODER_HEADROOM_DB = 0.5
+#: Lookahead (ms) and release (ms) of the limiter: fast enough to catch plosives, slow enough not
+#: to pump on speech.
+LIMITER_ATTACK_MS = 5
+LIMITER_RELEASE_MS = 50
+
+
+@dataclass(frozen=True)
+class Part:
+    """One piece of the episode: a file (or part of one) and the gain it gets."""
+
+    path: Path
+    gain_db: float
+    start: float | None = None
+    length: float | None = None
+
+
+@dataclass(frozen=True)
+class Mix:
+    """Everything the graph needs to know to finish an episode."""
+
+    programme: list[Part]
+    intro: Part | None = None
+    outro: Part | None = None
+    intro_overlap: float = 0.0
+    outro_overlap: float = 0.0
+    #: "crossfade": the sting fades under the programme; "overlap": both at full level.
+    transition: str = "crossfade"
+    channels: int = 2
+    bitrate_kbps: int = 128
+    #: Limiter ceiling in dBTP, or None for no limiter.
+    limiter_dbtp: float | None = None
+    #: Also print a meter summary of the programme before the limiter (for calibration).
+    meter_before_limiter: bool = False
+
+
+def _prepared(stream, part: Part, channels: int):
+    layout = "mono" if channels == 1 else "stereo"
+    return (stream
+            .filter("aresample", SAMPLE_RATE)
+            .filter("aformat", sample_fmts="fltp", channel_layouts=layout)
+            .filter("volume", f"{part.gain_db:.3f}dB"))
+
+
+def _join(first, second, seconds: float, fade_first: bool, fade_second: bool, transition: str):
+    if seconds <= 0:
+        return ffgraph.filter([first, second], "concat", n=2, v=0, a=1)
+    fade = "tri" if transition == "crossfade" else "nofade"
+    return ffgraph.filter([first, second], "acrossfade", d=f"{seconds:.3f}",
+                          c1=fade if fade_first else "nofade",
+                          c2=fade if fade_second else "nofade")
+
+
+def build_args(mix: Mix, mp3_target: str, master: Path | None = None) -> list[str]:
+    """ffmpeg arguments (without the executable) for the finishing run.
+
+    ``mp3_target`` is an ffmpeg output for the MP3 (a tee spec, or a file); the graph's other
+    output, if ``master`` is given, is a lossless FLAC of the same audio.
+    """
+    def open_part(part: Part):
+        kwargs = {}
+        if part.start is not None:
+            kwargs["ss"] = f"{part.start:.3f}"
+        if part.length is not None:
+            kwargs["t"] = f"{part.length:.3f}"
+        stream = ffgraph.input(f"file:{part.path}", **kwargs)["a:0"]
+        return _prepared(stream, part, mix.channels)
+
+    pieces = [open_part(p) for p in mix.programme]
+    programme = pieces[0] if len(pieces) == 1 else ffgraph.filter(pieces, "concat", n=len(pieces), v=0, a=1)
+    if mix.meter_before_limiter:
+        programme = programme.filter("ebur128", framelog="quiet", peak="sample")
+    episode = programme
+    if mix.intro is not None:
+        episode = _join(open_part(mix.intro), episode, mix.intro_overlap, True, False, mix.transition)
+    if mix.outro is not None:
+        episode = _join(episode, open_part(mix.outro), mix.outro_overlap, False, True, mix.transition)
+    if mix.limiter_dbtp is not None:
+        episode = (episode
+                   .filter("aresample", SAMPLE_RATE * OVERSAMPLE)
+                   .filter("alimiter", limit=f"{db_to_linear(mix.limiter_dbtp):.5f}", level=0,
+                           latency=1, attack=LIMITER_ATTACK_MS, release=LIMITER_RELEASE_MS)
+                   .filter("aresample", SAMPLE_RATE))
+    outputs = []
+    if master is not None:
+        split = episode.filter_multi_output("asplit", 2)
+        episode = split[0]
+        outputs.append(ffgraph.output(split[1], f"file:{master}", acodec="flac", sample_fmt="s32",
+                                      ar=SAMPLE_RATE, f="flac", map_metadata=-1))
+    mp3_kwargs = dict(acodec="libmp3lame", audio_bitrate=f"{mix.bitrate_kbps}k", ar=SAMPLE_RATE,
+                      ac=mix.channels, map_metadata=-1)
+    if mp3_target.startswith("[") or "|" in mp3_target:
+        mp3_kwargs["f"] = "tee"
+    else:
+        mp3_kwargs["f"] = "mp3"
+    outputs.insert(0, ffgraph.output(episode, mp3_target, **mp3_kwargs))
+    return ["-y", *ffgraph.get_args(ffgraph.merge_outputs(*outputs) if len(outputs) > 1 else outputs[0])]
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    delivered: Loudness
+    programme_before_limiter: Loudness | None
+
+
+def render(mix: Mix, mp3_name: str, workdir: Path, master: Path | None = None,
+           on_time: ffmpeg_tool.TimeCallback | None = None) -> RenderResult:
+    """Encode the mix to ``workdir/mp3_name`` (or only measure it, if ``mp3_name`` is empty).
+
+    The delivered MP3 is measured from the same encoder output, in parallel.
+    """
+    # tee's output syntax treats "|", "[", "]" and ":" specially, so the file is named plainly
+    # and written relative to workdir.
+    tee = f"[f=mp3]{mp3_name}|[f=mp3]{ffmpeg_tool.PIPE}" if mp3_name else f"[f=mp3]{ffmpeg_tool.PIPE}"
+    producer = build_args(mix, tee, master)
+    consumer = ["-f", "mp3", "-i", "pipe:0", "-af", meter_filter(true_peak=True), "-f", "null", "-"]
+    prod_err, cons_err = ffmpeg_tool.run_piped(producer, consumer, what="encoding the episode",
+                                               on_time=on_time, cwd=workdir)
+    before = parse_summary(prod_err) if mix.meter_before_limiter else None
+    return RenderResult(delivered=parse_summary(cons_err), programme_before_limiter=before)

@@ -1,0 +1,203 @@
+"""The command line: parse, call the library, report. No production logic lives here."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from . import __version__
+from .config import AudioSettings, Show, audio_from_table, find_root, load_show
+from .errors import RkaudioError
+
+app = typer.Typer(
+    name="rkaudio",
+    help="Podcast and webinar production, offline: loudness, intro and outro, transcripts, feed.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+#: Exit code for a failure that is rkaudio's fault rather than the input's.
+INTERNAL_ERROR = 70
+INTERRUPTED = 130
+
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar; print only the result and errors.")]
+Debug = Annotated[bool, typer.Option("--debug", help="Log every ffmpeg command and show tracebacks.")]
+Workspace = Annotated[Optional[Path], typer.Option(
+    "--workspace", "-w", help="The show folder. Default: the current folder or its nearest parent with a show.toml.",
+    show_default=False)]
+
+
+def _fail(message: str, code: int) -> None:
+    typer.echo(f"rkaudio: error: {message.replace(chr(10), ' ').strip()}", err=True)
+    raise typer.Exit(code)
+
+
+def _run(debug: bool, work: Callable[[], int | None]) -> None:
+    """The one place where errors become messages and exit codes."""
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
+                        format="%(name)s: %(message)s", stream=sys.stderr)
+    try:
+        code = work() or 0
+    except typer.Exit:
+        raise
+    except RkaudioError as exc:
+        if debug:
+            traceback.print_exc()
+        _fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        _fail("interrupted; nothing was published", INTERRUPTED)
+    except Exception as exc:  # a bug: say so in one line unless asked for the details
+        if debug:
+            traceback.print_exc()
+        _fail(f"internal error: {type(exc).__name__}: {exc} (run again with --debug for details)",
+              INTERNAL_ERROR)
+    else:
+        if code:
+            raise typer.Exit(code)
+
+
+def _show(workspace: Path | None) -> Show:
+    return load_show(find_root(workspace if workspace is not None else Path.cwd()))
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"rkaudio {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """rkaudio: podcast and webinar production, offline."""
+
+
+# --- init ---------------------------------------------------------------------------------------
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder for the new show (created if missing).")],
+    title: Annotated[Optional[str], typer.Option(help="The show's title. Default: the folder's name.")] = None,
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Create a new show folder: show.toml, episodes/, transcripts/, feed/, cover and stings."""
+    from .workspace import init_show
+
+    def work() -> None:
+        created = init_show(directory, title)
+        if not quiet:
+            typer.echo(f"Created a show in {directory}:")
+            for path in created:
+                typer.echo(f"  {path.relative_to(directory) if path != directory else path}")
+            typer.echo(f"Next: put a recording in {directory / 'episodes'} and run "
+                       f"'rkaudio process episodes/NAME.wav' inside {directory}.")
+
+    _run(debug, work)
+
+
+# --- loudness -----------------------------------------------------------------------------------
+
+@app.command()
+def loudness(
+    file: Annotated[Path, typer.Argument(help="Any audio or video file.", show_default=False)],
+    as_json: Annotated[bool, typer.Option("--json", help="Print integrated_lufs, true_peak_dbtp and lra_lu as JSON.")] = False,
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Measure integrated loudness (LUFS), true peak (dBTP) and loudness range (LU)."""
+    from . import ffmpeg_tool
+    from .loudness import measure
+    from .report import ProgressBar
+
+    def work() -> None:
+        info = ffmpeg_tool.probe(file)
+        with ProgressBar(quiet or as_json) as bar:
+            result = measure(file, true_peak=True,
+                             on_time=lambda t: bar("measuring", t, max(info.duration or 0, t)))
+        if as_json:
+            typer.echo(json.dumps(result.as_json()))
+        else:
+            typer.echo(f"Integrated loudness: {result.integrated_lufs:6.1f} LUFS")
+            typer.echo(f"True peak:           {result.true_peak_dbtp:6.1f} dBTP")
+            typer.echo(f"Loudness range:      {result.lra_lu:6.1f} LU")
+
+    _run(debug, work)
+
+
+# --- process ------------------------------------------------------------------------------------
+
+@app.command()
+def process(
+    input: Annotated[Path, typer.Argument(help="The recording: WAV, FLAC, MP3, M4A/AAC, OGG/Opus, or a video (MP4, MKV, WebM).", show_default=False)],
+    intro: Annotated[Optional[str], typer.Option(help="Intro sting; 'none' for no intro. Default: show.toml.", show_default=False)] = None,
+    outro: Annotated[Optional[str], typer.Option(help="Outro sting; 'none' for no outro. Default: show.toml.", show_default=False)] = None,
+    target: Annotated[Optional[str], typer.Option(help="Loudness target in LUFS, or a preset: podcast (-16), mono (-19), ebu-r128 (-23).", show_default=False)] = None,
+    true_peak: Annotated[Optional[float], typer.Option("--true-peak", help="True-peak ceiling in dBTP (default -1).", show_default=False)] = None,
+    crossfade: Annotated[Optional[float], typer.Option(help="Seconds each sting overlaps the programme (default 1).", show_default=False)] = None,
+    channels: Annotated[Optional[int], typer.Option(help="1 (mono) or 2 (stereo).", show_default=False)] = None,
+    bitrate: Annotated[Optional[int], typer.Option(help="MP3 bitrate in kbit/s (default 128 stereo, 96 mono).", show_default=False)] = None,
+    master: Annotated[Optional[bool], typer.Option("--master/--no-master", help="Also keep a lossless FLAC master in masters/.", show_default=False)] = None,
+    title: Annotated[Optional[str], typer.Option(help="Episode title. Default: the input's file name.", show_default=False)] = None,
+    slug: Annotated[Optional[str], typer.Option(help="Name of the episode in URLs and files. Default: the input's name, made URL-safe.", show_default=False)] = None,
+    no_transcribe: Annotated[bool, typer.Option("--no-transcribe", help="Skip the transcript step.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    workspace: Workspace = None,
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Finish a recording: loudness-normalise it, add intro and outro, and write feed/media/SLUG.mp3."""
+    from .process import process_episode
+    from .report import ProgressBar, process_lines, process_json
+
+    def work() -> None:
+        show = _show(workspace)
+        settings = _audio_overrides(show, intro=intro, outro=outro, target=target, true_peak=true_peak,
+                                    crossfade=crossfade, channels=channels, bitrate=bitrate, master=master)
+        with ProgressBar(quiet or as_json) as bar:
+            report = process_episode(show, input, slug=slug, title=title, settings=settings, on_progress=bar)
+        if as_json:
+            typer.echo(json.dumps(process_json(report, show.root), indent=2))
+        else:
+            for line in process_lines(report, show.root):
+                typer.echo(line)
+
+    _run(debug, work)
+
+
+def _audio_overrides(show: Show, **flags: object) -> AudioSettings:
+    """Apply the flags that were given over the show's (show.toml + environment) settings."""
+    table: dict[str, object] = {}
+    for name in ("intro", "outro"):
+        value = flags[name]
+        if value is not None:
+            table[name] = "" if str(value).strip().lower() in ("", "none") else str(Path(str(value)).expanduser().resolve())
+    names = {"target": "target", "true_peak": "true_peak", "crossfade": "crossfade",
+             "channels": "channels", "bitrate": "bitrate", "master": "keep_master"}
+    for flag, key in names.items():
+        if flags[flag] is not None:
+            table[key] = flags[flag]
+    if not table:
+        return show.audio
+    return audio_from_table(table, show.root, "command-line options", base=show.audio)
+
+
+def main() -> None:
+    """Console entry point."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

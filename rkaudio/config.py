@@ -1,0 +1,267 @@
+"""A show's settings: packaged defaults, then ``show.toml``, then ``RKAUDIO_*``, then CLI flags.
+
+Everything is validated into typed objects here, and each bad field is reported with its name and
+the file it came from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError, WorkspaceError
+from .loudness import PRESETS
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+SHOW_FILE = "show.toml"
+
+#: Folder layout of a show, relative to its root.
+EPISODES_DIR = "episodes"
+TRANSCRIPTS_DIR = "transcripts"
+FEED_DIR = "feed"
+MEDIA_DIR = "feed/media"
+MASTERS_DIR = "masters"
+
+TRANSITIONS = ("crossfade", "overlap")
+
+
+def default_bitrate(channels: int) -> int:
+    """128 kbit/s for stereo and 96 kbit/s for mono: transparent speech at podcast file sizes."""
+    return 96 if channels == 1 else 128
+
+
+@dataclass(frozen=True)
+class AudioSettings:
+    """How an episode's audio is finished. Read by the CLI, show.toml and the tests alike."""
+
+    #: Programme loudness target, LUFS (Apple's -16 by default; see loudness.PRESETS).
+    target_lufs: float = PRESETS["podcast"]
+    #: Highest true peak allowed in the delivered MP3, dBTP (-1 leaves room for lossy decoders).
+    true_peak_dbtp: float = -1.0
+    intro: Path | None = None
+    outro: Path | None = None
+    #: Seconds the intro overlaps the programme, and the programme the outro.
+    crossfade_s: float = 1.0
+    #: "crossfade" fades one out while the other fades in; "overlap" mixes them at full level.
+    transition: str = "crossfade"
+    channels: int = 2
+    #: MP3 bitrate in kbit/s; None means the default for the channel count.
+    bitrate_kbps: int | None = None
+    #: Also keep a lossless FLAC master of the finished episode in masters/.
+    keep_master: bool = False
+
+    @property
+    def bitrate(self) -> int:
+        return self.bitrate_kbps or default_bitrate(self.channels)
+
+    def validated(self, source: str) -> AudioSettings:
+        """Return self, or raise ConfigError naming the bad field and where it came from."""
+        def bad(name: str, why: str) -> ConfigError:
+            return ConfigError(f"{source}: audio.{name} {why}")
+
+        if not -40.0 <= self.target_lufs <= -5.0:
+            raise bad("target", f"must be between -40 and -5 LUFS, not {self.target_lufs:g}")
+        if not -9.0 <= self.true_peak_dbtp <= 0.0:
+            raise bad("true_peak", f"must be between -9 and 0 dBTP, not {self.true_peak_dbtp:g}")
+        if not 0.0 <= self.crossfade_s <= 10.0:
+            raise bad("crossfade", f"must be between 0 and 10 seconds, not {self.crossfade_s:g}")
+        if self.transition not in TRANSITIONS:
+            raise bad("transition", f"must be one of {', '.join(TRANSITIONS)}, not {self.transition!r}")
+        if isinstance(self.channels, bool) or self.channels not in (1, 2):
+            raise bad("channels", f"must be 1 (mono) or 2 (stereo), not {self.channels!r}")
+        if self.bitrate_kbps is not None and (not isinstance(self.bitrate_kbps, int)
+                                              or isinstance(self.bitrate_kbps, bool)
+                                              or not 32 <= self.bitrate_kbps <= 320):
+            raise bad("bitrate", f"must be between 32 and 320 kbit/s, not {self.bitrate_kbps!r}")
+        return self
+
+
+@dataclass(frozen=True)
+class Show:
+    """A show folder and its settings."""
+
+    root: Path
+    title: str
+    author: str = ""
+    description: str = ""
+    language: str = "en"
+    audio: AudioSettings = field(default_factory=AudioSettings)
+
+    @property
+    def media_dir(self) -> Path:
+        return self.root / MEDIA_DIR
+
+    @property
+    def masters_dir(self) -> Path:
+        return self.root / MASTERS_DIR
+
+
+# --- parsing ------------------------------------------------------------------------------------
+
+def parse_target(value: Any, source: str, name: str = "audio.target") -> float:
+    """A loudness target: a number of LUFS or a preset name."""
+    if isinstance(value, bool):
+        raise ConfigError(f"{source}: {name} must be a number of LUFS or a preset, not {value!r}")
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        key = value.strip().lower()
+        if key in PRESETS:
+            return PRESETS[key]
+        try:
+            return float(key.removesuffix("lufs").strip())
+        except ValueError:
+            pass
+    names = ", ".join(PRESETS)
+    raise ConfigError(f"{source}: {name} must be a number of LUFS or one of {names}, not {value!r}")
+
+
+def _typed(table: Mapping[str, Any], key: str, kind: type | tuple[type, ...], source: str, prefix: str) -> Any:
+    value = table[key]
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        names = " or ".join(k.__name__ for k in kinds)
+        raise ConfigError(f"{source}: {prefix}{key} must be a {names}, not {value!r}")
+    return value
+
+
+def _sting_path(value: Any, root: Path, source: str, name: str) -> Path | None:
+    if value in ("", None, False):
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f"{source}: audio.{name} must be a file path or \"\", not {value!r}")
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else root / path
+
+
+_AUDIO_KEYS = {"target", "true_peak", "intro", "outro", "crossfade", "transition", "channels",
+               "bitrate", "keep_master"}
+_SHOW_KEYS = {"title", "author", "description", "language"}
+
+
+def audio_from_table(table: Mapping[str, Any], root: Path, source: str,
+                     base: AudioSettings | None = None) -> AudioSettings:
+    """Apply an ``[audio]`` table (from show.toml or the environment) over ``base``."""
+    unknown = sorted(set(table) - _AUDIO_KEYS)
+    if unknown:
+        raise ConfigError(f"{source}: unknown setting audio.{unknown[0]} "
+                          f"(known: {', '.join(sorted(_AUDIO_KEYS))})")
+    s = base or AudioSettings()
+    changes: dict[str, Any] = {}
+    p = "audio."
+    if "target" in table:
+        changes["target_lufs"] = parse_target(table["target"], source)
+    if "true_peak" in table:
+        changes["true_peak_dbtp"] = float(_typed(table, "true_peak", (int, float), source, p))
+    for name in ("intro", "outro"):
+        if name in table:
+            changes[name] = _sting_path(table[name], root, source, name)
+    if "crossfade" in table:
+        changes["crossfade_s"] = float(_typed(table, "crossfade", (int, float), source, p))
+    if "transition" in table:
+        changes["transition"] = _typed(table, "transition", str, source, p)
+    if "channels" in table:
+        ch = table["channels"]
+        if isinstance(ch, str) and ch.lower() in ("mono", "stereo"):
+            ch = 1 if ch.lower() == "mono" else 2
+        changes["channels"] = ch
+    if "bitrate" in table:
+        br = table["bitrate"]
+        if isinstance(br, str) and br.lower().rstrip("k").isdigit():
+            br = int(br.lower().rstrip("k"))
+        changes["bitrate_kbps"] = br
+    if "keep_master" in table:
+        changes["keep_master"] = _typed(table, "keep_master", bool, source, p)
+    # A mono show with no explicit target gets the mono preset (-19 LUFS).
+    if changes.get("channels") == 1 and "target" not in table and s.target_lufs == PRESETS["podcast"]:
+        changes["target_lufs"] = PRESETS["mono"]
+    return dataclasses.replace(s, **changes).validated(source)
+
+
+#: Environment variables that override show.toml (flags override these in turn).
+ENV_AUDIO = {
+    "RKAUDIO_TARGET": "target",
+    "RKAUDIO_TRUE_PEAK": "true_peak",
+    "RKAUDIO_INTRO": "intro",
+    "RKAUDIO_OUTRO": "outro",
+    "RKAUDIO_CROSSFADE": "crossfade",
+    "RKAUDIO_TRANSITION": "transition",
+    "RKAUDIO_CHANNELS": "channels",
+    "RKAUDIO_BITRATE": "bitrate",
+    "RKAUDIO_KEEP_MASTER": "keep_master",
+}
+
+
+def _env_value(key: str, raw: str) -> Any:
+    if key in ("true_peak", "crossfade"):
+        try:
+            return float(raw)
+        except ValueError:
+            return raw
+    if key == "keep_master":
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if key == "channels" and raw.isdigit():
+        return int(raw)
+    return raw
+
+
+def env_audio_table(environ: Mapping[str, str]) -> dict[str, Any]:
+    return {key: _env_value(key, environ[var]) for var, key in ENV_AUDIO.items() if environ.get(var)}
+
+
+def load_show(root: Path, environ: Mapping[str, str] | None = None) -> Show:
+    """Read ``root/show.toml``, then apply ``RKAUDIO_*`` variables."""
+    path = root / SHOW_FILE
+    source = str(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise WorkspaceError(f"no {SHOW_FILE} here; run 'rkaudio init' to create a show", root) from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{source}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot be read: {exc.strerror}") from None
+    for name in data:
+        if name not in ("show", "audio"):
+            raise ConfigError(f"{source}: unknown table [{name}] (known: [show], [audio])")
+    show_table = data.get("show", {})
+    audio_table = data.get("audio", {})
+    for name, table in (("show", show_table), ("audio", audio_table)):
+        if not isinstance(table, dict):
+            raise ConfigError(f"{source}: {name} must be a table ([{name}])")
+    unknown = sorted(set(show_table) - _SHOW_KEYS)
+    if unknown:
+        raise ConfigError(f"{source}: unknown setting show.{unknown[0]} (known: {', '.join(sorted(_SHOW_KEYS))})")
+    for key in _SHOW_KEYS & set(show_table):
+        _typed(show_table, key, str, source, "show.")
+    title = show_table.get("title", "").strip()
+    if not title:
+        raise ConfigError(f"{source}: show.title is missing or empty")
+    audio = audio_from_table(audio_table, root, source)
+    env = env_audio_table(os.environ if environ is None else environ)
+    if env:
+        audio = audio_from_table(env, root, "environment (RKAUDIO_*)", base=audio)
+    return Show(root=root, title=title, author=show_table.get("author", ""),
+                description=show_table.get("description", ""),
+                language=show_table.get("language", "en"), audio=audio)
+
+
+def find_root(start: Path) -> Path:
+    """The show folder: ``start`` or its nearest parent that holds a show.toml."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / SHOW_FILE).is_file():
+            return folder
+    raise WorkspaceError(f"no {SHOW_FILE} in this folder or any parent; run 'rkaudio init DIR' "
+                         "or pass --workspace", start)

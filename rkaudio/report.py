@@ -1,0 +1,115 @@
+"""How the CLI shows progress and results. Only the CLI imports this module."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+
+from .process import ProcessReport
+
+
+class ProgressBar:
+    """A rich progress bar fed by the core's ``(stage, done, total)`` reports; draws nothing when quiet."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
+        self._progress: Progress | None = None
+        self._tasks: dict[str, TaskID] = {}
+
+    def __enter__(self) -> ProgressBar:
+        if not self.quiet:
+            self._progress = Progress(
+                TextColumn("{task.description:<12}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def __call__(self, stage: str, done: float, total: float) -> None:
+        if self._progress is None:
+            return
+        if stage not in self._tasks:
+            self._tasks[stage] = self._progress.add_task(stage, total=max(total, 1e-9))
+        self._progress.update(self._tasks[stage], completed=min(done, total), total=max(total, 1e-9))
+
+
+def _rel(path: Path | None, root: Path) -> str:
+    if path is None:
+        return ""
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def process_lines(r: ProcessReport, root: Path) -> list[str]:
+    """The human summary of a process run."""
+    d, p = r.delivered, r.programme
+    ok_i = abs(d.integrated_lufs - r.target_lufs) <= 0.5
+    ok_tp = (d.true_peak_dbtp or 0) <= r.ceiling_dbtp
+    lines = [
+        f"Finished {_rel(r.output, root)} ({_clock(r.duration)})",
+        f"  programme  {p.integrated_lufs:6.1f} LUFS, loudness range {p.lra_lu:.1f} LU, "
+        f"sample peak {p.sample_peak_dbfs:.1f} dBFS",
+        f"  gain       {r.gain_db:+6.2f} dB (one constant gain; {r.encoder_offset_db:+.2f} dB of it "
+        f"makes up what encoding takes off)",
+    ]
+    lim = r.limiter
+    if lim.engaged:
+        lines.append(f"  limiter    on: peaks held under {lim.ceiling_dbtp:.1f} dBTP, the highest "
+                     f"pulled down by {lim.reduction_db:.1f} dB (4x oversampled, no compression)")
+    else:
+        lines.append(f"  limiter    not needed: highest peak {lim.peak_without_limiter_dbfs:.1f} dBFS after gain")
+    for role, s in (("intro", r.intro), ("outro", r.outro)):
+        if s is not None:
+            lines.append(f"  {role:<10} {_rel(s.path, root)}: {s.loudness.integrated_lufs:.1f} LUFS, "
+                         f"gain {s.gain_db + r.encoder_offset_db:+.1f} dB, {s.overlap_s:.1f} s overlap")
+    lines.append(
+        f"  delivered  {d.integrated_lufs:6.1f} LUFS (target {r.target_lufs:g} {'ok' if ok_i else 'MISSED'}), "
+        f"true peak {d.true_peak_dbtp:.1f} dBTP (ceiling {r.ceiling_dbtp:g} {'ok' if ok_tp else 'MISSED'}), "
+        f"LRA {d.lra_lu:.1f} LU")
+    if r.master is not None:
+        lines.append(f"  master     {_rel(r.master, root)}")
+    lines += [f"  warning: {w}" for w in r.warnings]
+    return lines
+
+
+def process_json(r: ProcessReport, root: Path) -> dict[str, Any]:
+    """The machine-readable report of a process run."""
+    def sting(s: Any) -> dict[str, Any] | None:
+        if s is None:
+            return None
+        return {"path": _rel(s.path, root), "integrated_lufs": s.loudness.integrated_lufs,
+                "gain_db": round(s.gain_db + r.encoder_offset_db, 2), "overlap_s": round(s.overlap_s, 3)}
+
+    return {
+        "slug": r.slug,
+        "output": _rel(r.output, root),
+        "master": _rel(r.master, root) or None,
+        "duration_s": round(r.duration, 3),
+        "target_lufs": r.target_lufs,
+        "true_peak_ceiling_dbtp": r.ceiling_dbtp,
+        "programme": {**r.programme.as_json(), "sample_peak_dbfs": r.programme.sample_peak_dbfs},
+        "gain_db": round(r.gain_db, 2),
+        "encoder_offset_db": round(r.encoder_offset_db, 2),
+        "limiter": dataclasses.asdict(r.limiter),
+        "delivered": r.delivered.as_json(),
+        "intro": sting(r.intro),
+        "outro": sting(r.outro),
+        "attempts": r.attempts,
+        "warnings": r.warnings,
+    }
