@@ -216,6 +216,8 @@ def process_episode(show: Show, source: Path, *, slug: str | None = None, title:
         calibration, programme=_calibration_parts(source, programme.duration, gain))
     offset = _calibrate(calibration, show.media_dir)
     on_progress("calibrating", 1, 1)
+    # The make-up gain raises peaks too; it may now need the limiter.
+    limiter_on = limiter_on or peak_without_limiter + offset > ceiling - INTERSAMPLE_MARGIN_DB
 
     total = programme.duration + sum(s.loudness.duration - s.overlap_s for s in (intro, outro) if s)
     attempts = 0
