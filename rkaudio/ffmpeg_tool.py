@@ -271,10 +271,10 @@ def probe(path: Path) -> MediaInfo:
             elif kind == "Video" and "attached pic" not in desc:
                 has_video = True
     if "Input #0" not in text:
-        reason = _tail(text, 1).split(": ")[-1] or "unreadable"
-        if "Invalid data" in text or "could not find codec" in text.lower():
-            reason = "not an audio or video file ffmpeg can read"
-        raise InputError(f"cannot read this file ({reason})", path)
+        details = [ln.split("] ", 1)[-1].strip() for ln in text.splitlines()
+                   if ln.startswith("[") and "@ 0x" in ln]
+        reason = f" (ffmpeg: {details[0]})" if details else ""
+        raise InputError(f"cannot read this file: it is not audio or video, or it is damaged{reason}", path)
     if not streams:
         raise InputError("has no audio stream", path)
     return MediaInfo(path=info.path, duration=duration, audio=streams, has_video=has_video)

@@ -24,6 +24,7 @@ from .assembly import ENCODER_HEADROOM_DB, Mix, Part, render
 from .config import AudioSettings, Show
 from .errors import InputError, QualityError, WorkspaceError
 from .files import atomic_path
+from .inputs import check_wav_complete
 from .loudness import Loudness, measure
 from .naming import slugify
 from .progress import ProgressCallback, silent
@@ -165,6 +166,7 @@ def process_episode(show: Show, source: Path, *, slug: str | None = None, title:
     settings = settings or show.audio
     source = source.expanduser().resolve() if source.exists() else source
     info = ffmpeg_tool.probe(source)
+    check_wav_complete(source)
     name = episode_slug(source, slug)
     warnings: list[str] = []
 

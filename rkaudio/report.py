@@ -21,10 +21,11 @@ class ProgressBar:
         self._tasks: dict[str, TaskID] = {}
 
     def __enter__(self) -> ProgressBar:
-        if not self.quiet:
+        console = Console(stderr=True)
+        if not self.quiet and console.is_terminal:
             self._progress = Progress(
                 TextColumn("{task.description:<12}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+                TimeRemainingColumn(), console=console, transient=True)
             self._progress.start()
         return self
 
