@@ -127,16 +127,17 @@ class RenderResult:
 
 
 def render(mix: Mix, mp3_name: str, workdir: Path, master: Path | None = None,
-           on_time: ffmpeg_tool.TimeCallback | None = None) -> RenderResult:
+           on_time: ffmpeg_tool.TimeCallback | None = None, true_peak: bool = True) -> RenderResult:
     """Encode the mix to ``workdir/mp3_name`` (or only measure it, if ``mp3_name`` is empty).
 
-    The delivered MP3 is measured from the same encoder output, in parallel.
+    The delivered MP3 is measured from the same encoder output, in parallel; ``true_peak=False``
+    skips the (costly) oversampled peak meter when only loudness matters.
     """
     # tee's output syntax treats "|", "[", "]" and ":" specially, so the file is named plainly
     # and written relative to workdir.
     tee = f"[f=mp3]{mp3_name}|[f=mp3]{ffmpeg_tool.PIPE}" if mp3_name else f"[f=mp3]{ffmpeg_tool.PIPE}"
     producer = build_args(mix, tee, master)
-    consumer = ["-f", "mp3", "-i", "pipe:0", "-af", meter_filter(true_peak=True), "-f", "null", "-"]
+    consumer = ["-f", "mp3", "-i", "pipe:0", "-af", meter_filter(true_peak), "-f", "null", "-"]
     prod_err, cons_err = ffmpeg_tool.run_piped(producer, consumer, what="encoding the episode",
                                                on_time=on_time, cwd=workdir)
     before = parse_summary(prod_err) if mix.meter_before_limiter else None

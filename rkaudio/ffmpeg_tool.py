@@ -10,6 +10,11 @@ from __future__ import annotations
 
 import logging
 import os
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 import re
 import shlex
 import shutil
@@ -131,6 +136,21 @@ def run(args: Sequence[str], *, what: str, on_time: TimeCallback | None = None, 
     return err.text
 
 
+#: A pipe this large holds about a minute of 128 kbit/s MP3, so a momentarily slower consumer
+#: never stalls the encoder (Linux caps it at /proc/sys/fs/pipe-max-size, 1 MiB by default).
+PIPE_BYTES = 1 << 20
+
+
+def _widen_pipe(fd: int) -> None:
+    setpipe = getattr(fcntl, "F_SETPIPE_SZ", 1031) if fcntl else None
+    if setpipe is None:
+        return
+    try:
+        fcntl.fcntl(fd, setpipe, PIPE_BYTES)
+    except OSError:  # not Linux, or above the system's cap: the default pipe still works
+        pass
+
+
 def run_piped(
     producer: Sequence[str],
     consumer: Sequence[str],
@@ -146,6 +166,7 @@ def run_piped(
     no extra pass over the file and runs on the other core.
     """
     read_fd, write_fd = os.pipe()
+    _widen_pipe(write_fd)
     try:
         prod_args = [*base_args(), "-progress", "pipe:1",
                      *[a.replace(PIPE, f"pipe:{write_fd}") for a in producer]]

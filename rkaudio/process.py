@@ -149,7 +149,8 @@ def _calibration_parts(source: Path, duration: float, gain_db: float) -> list[Pa
 
 def _calibrate(mix: Mix, workdir: Path) -> float:
     """dB the encoder and limiter take off the programme's loudness (positive: output is quieter)."""
-    result = render(dataclasses.replace(mix, intro=None, outro=None, meter_before_limiter=True), "", workdir)
+    result = render(dataclasses.replace(mix, intro=None, outro=None, meter_before_limiter=True), "", workdir,
+                    true_peak=False)
     before, after = result.programme_before_limiter, result.delivered
     if before is None or before.is_silent or after.is_silent:
         return 0.0
