@@ -16,6 +16,7 @@ import contextlib
 import dataclasses
 import logging
 import math
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -104,6 +105,13 @@ def episode_slug(source: Path, slug: str | None = None) -> str:
     return made
 
 
+def _measure_sting(path: Path, role: str, channels: int) -> Loudness:
+    try:
+        return _measure_clip(path, channels)
+    except InputError as exc:
+        raise InputError(f"{role} sting: {exc.message}", exc.path) from None
+
+
 def _measure_clip(path: Path, channels: int, on_time=None) -> Loudness:
     info = ffmpeg_tool.probe(path)
     loop = 0
@@ -128,12 +136,13 @@ def _check_programme(info: ffmpeg_tool.MediaInfo, loud: Loudness) -> None:
                          "audio could be decoded", path)
 
 
-def _sting(path: Path | None, role: str, settings: AudioSettings, programme_seconds: float) -> StingReport | None:
-    if path is None:
+def _sting(path: Path | None, measured: Future[Loudness] | None, role: str, settings: AudioSettings,
+           programme_seconds: float) -> StingReport | None:
+    if path is None or measured is None:
         return None
-    loud = _measure_clip(path, settings.channels)
+    loud = measured.result()
     if loud.is_silent:
-        raise InputError(f"{role} is silent: nothing to match to the programme", path)
+        raise InputError(f"{role} sting is silent: nothing to match to the programme", path)
     overlap = min(settings.crossfade_s, loud.duration / 2, programme_seconds / 2)
     return StingReport(path=path, loudness=loud, gain_db=settings.target_lufs - loud.integrated_lufs,
                        overlap_s=max(0.0, overlap))
@@ -172,13 +181,16 @@ def process_episode(show: Show, source: Path, *, slug: str | None = None, title:
     warnings: list[str] = []
 
     stated = info.duration or 0.0
-    programme = measure(source, true_peak=False, channels=settings.channels,
-                        on_time=lambda t: on_progress("measuring", t, max(stated, t)))
-    on_progress("measuring", programme.duration, programme.duration)
-    _check_programme(info, programme)
-
-    intro = _sting(settings.intro, "intro", settings, programme.duration)
-    outro = _sting(settings.outro, "outro", settings, programme.duration)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        # The stings are measured on the other core while the programme is.
+        measured = {role: pool.submit(_measure_sting, path, role, settings.channels)
+                    for role, path in (("intro", settings.intro), ("outro", settings.outro)) if path}
+        programme = measure(source, true_peak=False, channels=settings.channels,
+                            on_time=lambda t: on_progress("measuring", t, max(stated, t)))
+        on_progress("measuring", programme.duration, programme.duration)
+        _check_programme(info, programme)
+        intro = _sting(settings.intro, measured.get("intro"), "intro", settings, programme.duration)
+        outro = _sting(settings.outro, measured.get("outro"), "outro", settings, programme.duration)
 
     target, ceiling = settings.target_lufs, settings.true_peak_dbtp
     gain = target - programme.integrated_lufs
