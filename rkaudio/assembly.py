@@ -8,6 +8,8 @@ so the check of the delivered file runs on the other core while LAME encodes.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,13 +82,25 @@ def build_args(mix: Mix, mp3_target: str, master: Path | None = None) -> list[st
     ``mp3_target`` is an ffmpeg output for the MP3 (a tee spec, or a file); the graph's other
     output, if ``master`` is given, is a lossless FLAC of the same audio.
     """
+    # ffmpeg-python merges identical inputs into one node, so a file used twice (the same sting as
+    # intro and outro) must be opened once and split, or the graph cannot be built.
+    used = [*mix.programme, *(p for p in (mix.intro, mix.outro) if p is not None)]
+    uses = Counter((p.path, p.start, p.length) for p in used)
+    splits: dict[tuple, Iterator] = {}
+
     def open_part(part: Part):
         kwargs = {}
         if part.start is not None:
             kwargs["ss"] = f"{part.start:.3f}"
         if part.length is not None:
             kwargs["t"] = f"{part.length:.3f}"
+        key = (part.path, part.start, part.length)
         stream = ffgraph.input(f"file:{part.path}", **kwargs)["a:0"]
+        if uses[key] > 1:
+            if key not in splits:
+                split = stream.filter_multi_output("asplit", uses[key])
+                splits[key] = iter([split[i] for i in range(uses[key])])
+            stream = next(splits[key])
         return _prepared(stream, part, mix.channels)
 
     pieces = [open_part(p) for p in mix.programme]

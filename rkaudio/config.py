@@ -129,8 +129,9 @@ def _typed(table: Mapping[str, Any], key: str, kind: type | tuple[type, ...], so
     value = table[key]
     kinds = kind if isinstance(kind, tuple) else (kind,)
     if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-        names = " or ".join(k.__name__ for k in kinds)
-        raise ConfigError(f"{source}: {prefix}{key} must be a {names}, not {value!r}")
+        kind_name = "a number" if float in kinds else {str: "text", bool: "true or false",
+                                                        int: "a whole number"}.get(kinds[0], kinds[0].__name__)
+        raise ConfigError(f"{source}: {prefix}{key} must be {kind_name}, not {value!r}")
     return value
 
 
@@ -208,7 +209,12 @@ def _env_value(key: str, raw: str) -> Any:
         except ValueError:
             return raw
     if key == "keep_master":
-        return raw.strip().lower() in ("1", "true", "yes", "on")
+        flag = raw.strip().lower()
+        if flag in ("1", "true", "yes", "on"):
+            return True
+        if flag in ("0", "false", "no", "off"):
+            return False
+        return raw  # reported as not true or false
     if key == "channels" and raw.isdigit():
         return int(raw)
     return raw

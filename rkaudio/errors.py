@@ -52,3 +52,17 @@ class QualityError(RkaudioError):
     """The delivered file misses the loudness or true-peak target; nothing was published."""
 
     exit_code = 5
+
+
+class TranscriptError(RkaudioError):
+    """A transcript file is malformed or cannot be written; reviewed files are left as they were.
+
+    ``line`` is the line of the file at fault, when there is one, and leads the message so a
+    reviewer can go straight to it.
+    """
+
+    exit_code = 6
+
+    def __init__(self, message: str, path: Path | str | None = None, line: int | None = None) -> None:
+        self.line = line
+        super().__init__(f"line {line}: {message}" if line is not None else message, path)

@@ -39,10 +39,15 @@ class Loudness:
         return self.integrated_lufs <= ABSOLUTE_GATE_LUFS + 0.05 or (peak is not None and peak == -math.inf)
 
     def as_json(self) -> dict[str, float | None]:
+        # JSON has no infinities (Python would print -Infinity, which strict parsers reject):
+        # a value that does not exist, such as the peak of digital silence, is null.
+        def number(value: float | None) -> float | None:
+            return value if value is not None and math.isfinite(value) else None
+
         return {
-            "integrated_lufs": self.integrated_lufs,
-            "true_peak_dbtp": self.true_peak_dbtp,
-            "lra_lu": self.lra_lu,
+            "integrated_lufs": number(self.integrated_lufs),
+            "true_peak_dbtp": number(self.true_peak_dbtp),
+            "lra_lu": number(self.lra_lu),
         }
 
 

@@ -1,0 +1,268 @@
+"""An episode's transcript files in a show folder, and the rules that keep reviewers' work safe.
+
+``transcripts/<slug>.vtt`` is the reviewers' source of truth. Beside it:
+
+* ``<slug>.machine.vtt``: the latest machine transcript as the engine gave it, for comparison;
+* ``<slug>.words.json``: word timings and probabilities, cue by cue, and which cues the reviewer
+  wrote (see `transcript_review`);
+* ``<slug>.srt``, ``.json`` (Podcasting 2.0), ``.txt`` and ``.html``: made from the .vtt;
+* ``history/<slug>/<UTC time>.<ext>``: every earlier version of any of these files, saved there
+  before anything replaces it.
+
+The published copies, ``feed/transcripts/<slug>.{vtt,srt,json,html,txt}``, are made from the
+reviewed .vtt on every run (`regenerate`), so a reviewer's edit goes out with the next run. The
+published .vtt is written afresh from the cues, so reviewers' NOTE blocks are not published.
+
+A new machine transcript never replaces a .vtt that exists; ``retranscribe`` merges it around
+the cues a reviewer wrote. Nothing is written when the .vtt (or the sidecar) is malformed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Literal
+
+from .config import FEED_DIR, TRANSCRIPTS_DIR
+from .errors import TranscriptError
+from .files import write_bytes_atomic
+from .transcript import CaptionRules, Cue, Transcript
+from .transcript_check import Finding, check_cues
+from .transcript_formats import to_html, to_podcast_json, to_srt, to_text, to_vtt
+from .transcript_review import Sidecar, SidecarCue, merge, parse_sidecar, reconcile, sidecar_json
+from .vtt_reader import read_vtt
+
+PUBLISHED_DIR = f"{FEED_DIR}/transcripts"
+HISTORY_DIR = "history"
+#: The formats published in the feed, made from the reviewed .vtt.
+PUBLISHED_FORMATS = ("vtt", "srt", "json", "html", "txt")
+_SAFE_SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+Action = Literal["created", "kept", "merged", "regenerated"]
+
+
+@dataclass(frozen=True)
+class TranscriptFiles:
+    """Where one episode's transcript files live in a show folder."""
+
+    root: Path
+    slug: str
+
+    @property
+    def folder(self) -> Path:
+        return self.root / TRANSCRIPTS_DIR
+
+    def _named(self, suffix: str) -> Path:
+        return self.folder / f"{self.slug}.{suffix}"
+
+    @property
+    def vtt(self) -> Path:
+        return self._named("vtt")
+
+    @property
+    def machine_vtt(self) -> Path:
+        return self._named("machine.vtt")
+
+    @property
+    def words(self) -> Path:
+        return self._named("words.json")
+
+    def derived(self, ext: str) -> Path:
+        """The reviewer-side copy of a format made from the .vtt (srt, json, txt, html)."""
+        return self._named(ext)
+
+    def published(self, ext: str) -> Path:
+        return self.root / PUBLISHED_DIR / f"{self.slug}.{ext}"
+
+    @property
+    def history(self) -> Path:
+        return self.folder / HISTORY_DIR / self.slug
+
+    def shown(self, path: Path) -> str:
+        """``path`` as messages give it: relative to the show folder."""
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            return str(path)
+
+
+def transcript_files(show_root: Path, slug: str) -> TranscriptFiles:
+    """The file layout for ``slug``; TranscriptError if the slug would escape the folder."""
+    if not _SAFE_SLUG.fullmatch(slug) or ".." in slug:
+        raise TranscriptError(f"{slug!r} cannot name a transcript: use letters, digits, dots, dashes "
+                              "and underscores")
+    return TranscriptFiles(show_root, slug)
+
+
+def has_reviewed_transcript(show_root: Path, slug: str) -> bool:
+    """True once ``transcripts/<slug>.vtt`` exists: a new machine transcript will not replace it."""
+    return transcript_files(show_root, slug).vtt.exists()
+
+
+@dataclass
+class TranscriptUpdate:
+    """What a save or a regeneration did, for the caller to report."""
+
+    slug: str
+    #: "created": first transcript; "kept": a reviewed .vtt existed and was left alone;
+    #: "merged": new machine text merged around the reviewer's cues; "regenerated": formats only.
+    action: Action
+    #: No speech at all (silence or music only): the files are valid and empty; warn the producer.
+    empty: bool = False
+    #: Cues kept exactly as a reviewer wrote them.
+    reviewer_cues: int = 0
+    written: list[Path] = field(default_factory=list)
+    #: Earlier versions saved under transcripts/history/ before being replaced.
+    archived: list[Path] = field(default_factory=list)
+    #: Caption-rule findings for the reviewed .vtt (see `transcript_check`).
+    findings: list[Finding] = field(default_factory=list)
+
+
+class _Writer:
+    """Writes files atomically, skipping unchanged ones, and archives what it replaces."""
+
+    def __init__(self, files: TranscriptFiles, now: datetime) -> None:
+        self.files = files
+        self.stamp = now.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+        self.written: list[Path] = []
+        self.archived: list[Path] = []
+
+    def put(self, path: Path, text: str, *, archive: bool = True) -> None:
+        data = text.encode("utf-8")
+        try:
+            old = path.read_bytes()
+        except FileNotFoundError:
+            old = None
+        except OSError as exc:
+            raise TranscriptError(f"cannot be read: {exc.strerror or exc}", self.files.shown(path)) from None
+        if old == data:
+            return
+        try:
+            if old is not None and archive:
+                self._archive(path, old)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_bytes_atomic(path, data)
+        except OSError as exc:
+            raise TranscriptError(f"cannot be written: {exc.strerror or exc}", self.files.shown(path)) from None
+        self.written.append(path)
+
+    def _archive(self, path: Path, data: bytes) -> None:
+        suffix = path.name[len(self.files.slug) + 1:]
+        target = self.files.history / f"{self.stamp}.{suffix}"
+        count = 1
+        while target.exists():  # two saves within one microsecond, or a clock set back
+            count += 1
+            target = self.files.history / f"{self.stamp}-{count}.{suffix}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomic(target, data)
+        self.archived.append(target)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def save_machine_transcript(show_root: Path, slug: str, transcript: Transcript, *, retranscribe: bool = False,
+                            rules: CaptionRules | None = None,
+                            now: Callable[[], datetime] = _utc_now) -> TranscriptUpdate:
+    """Store a new machine transcript for ``slug`` without ever losing a reviewer's work.
+
+    No .vtt yet: write it (and the machine copy and the words sidecar). A .vtt exists: leave it
+    alone ("kept"), or with ``retranscribe`` merge the new text around the cues the reviewer wrote
+    ("merged"; earlier versions go to the history folder). Either way the other formats and the
+    published copies are then made from the .vtt. Check `TranscriptUpdate.empty` to warn of silence.
+    """
+    files = transcript_files(show_root, slug)
+    writer = _Writer(files, now())
+    if not files.vtt.exists():
+        sidecar = Sidecar.from_machine(transcript)
+        writer.put(files.machine_vtt, to_vtt(transcript.cues))
+        writer.put(files.words, sidecar_json(sidecar))
+        writer.put(files.vtt, to_vtt(transcript.cues))
+        action: Action = "created"
+    elif not retranscribe:
+        action = "kept"
+    else:
+        reviewed = read_vtt(files.vtt, files.shown(files.vtt))
+        current = reconcile(reviewed, _previous_sidecar(files))
+        merged = merge(current, transcript, rules)
+        writer.put(files.machine_vtt, to_vtt(transcript.cues))
+        writer.put(files.words, sidecar_json(merged))
+        writer.put(files.vtt, to_vtt([e.cue for e in merged.cues], keep_empty=True))
+        action = "merged"
+    update = _regenerate(files, writer, title=transcript.title or None, language=transcript.language or None,
+                         rules=rules)
+    update.action = action
+    return update
+
+
+def regenerate(show_root: Path, slug: str, *, title: str | None = None, language: str | None = None,
+               rules: CaptionRules | None = None, now: Callable[[], datetime] = _utc_now) -> TranscriptUpdate:
+    """Make the other formats and the published copies from the reviewed ``transcripts/<slug>.vtt``.
+
+    ``title`` and ``language`` default to those recorded in the words sidecar, then to the slug and
+    "en". Raises TranscriptError, writing nothing, if the .vtt is missing or malformed.
+    """
+    files = transcript_files(show_root, slug)
+    return _regenerate(files, _Writer(files, now()), title=title, language=language, rules=rules)
+
+
+def check_transcript(show_root: Path, slug: str, rules: CaptionRules | None = None) -> list[Finding]:
+    """Caption-rule findings for the reviewed .vtt; TranscriptError if it is missing or malformed."""
+    files = transcript_files(show_root, slug)
+    return check_cues(read_vtt(files.vtt, files.shown(files.vtt)), rules)
+
+
+def load_transcript(show_root: Path, slug: str) -> Transcript:
+    """The reviewed transcript, with word timings wherever the reviewer left a cue's text unchanged."""
+    files = transcript_files(show_root, slug)
+    reviewed = read_vtt(files.vtt, files.shown(files.vtt))
+    return reconcile(reviewed, _previous_sidecar(files)).transcript()
+
+
+def _previous_sidecar(files: TranscriptFiles) -> Sidecar:
+    """The words sidecar; failing that, the machine copy (no words); failing that, nothing known.
+
+    With neither, every cue of the .vtt counts as the reviewer's, so none is ever replaced.
+    """
+    if files.words.exists():
+        try:
+            text = files.words.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise TranscriptError(f"cannot be read: {exc}", files.shown(files.words)) from None
+        return parse_sidecar(text, files.shown(files.words))
+    if files.machine_vtt.exists():
+        cues = read_vtt(files.machine_vtt, files.shown(files.machine_vtt))
+        return Sidecar(tuple(SidecarCue(c, False) for c in cues))
+    return Sidecar()
+
+
+def _regenerate(files: TranscriptFiles, writer: _Writer, *, title: str | None, language: str | None,
+                rules: CaptionRules | None) -> TranscriptUpdate:
+    if not files.vtt.exists():
+        raise TranscriptError("not found: there is no transcript to publish yet", files.shown(files.vtt))
+    reviewed = read_vtt(files.vtt, files.shown(files.vtt))
+    previous = _previous_sidecar(files)
+    current = reconcile(reviewed, previous)
+    current = Sidecar(current.cues, current.deleted, language or previous.language or "en",
+                      title or previous.title or files.slug)
+    cues: list[Cue] = [entry.cue for entry in current.cues]
+    made = {
+        "vtt": to_vtt(cues),
+        "srt": to_srt(cues),
+        "json": to_podcast_json(cues),
+        "txt": to_text(cues),
+        "html": to_html(cues, title=current.title, language=current.language),
+    }
+    writer.put(files.words, sidecar_json(current))
+    for ext in ("srt", "json", "txt", "html"):
+        writer.put(files.derived(ext), made[ext])
+    for ext in PUBLISHED_FORMATS:
+        writer.put(files.published(ext), made[ext], archive=False)
+    return TranscriptUpdate(
+        slug=files.slug, action="regenerated", empty=current.transcript().is_empty,
+        reviewer_cues=current.reviewed_count, written=writer.written, archived=writer.archived,
+        findings=check_cues(reviewed, rules))

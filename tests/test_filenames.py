@@ -1,0 +1,90 @@
+"""Awkward file names: spaces, quotes, unicode, a leading dash, shell and ffmpeg metacharacters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import media_helpers as mh
+from conftest import media_files, run_clirunner, run_subprocess, stray_files
+from rkaudio.naming import slugify
+
+NO_STINGS = ("--intro", "none", "--outro", "none")
+
+NAMES = [
+    ("my episode 1.wav", "my-episode-1"),
+    ("it's \"live\".wav", "it-s-live"),
+    ("café ñ 日本.wav", "cafe-n"),
+    ("Ep. 3 — Hello!.FLAC", "ep-3-hello"),
+    ("a:b|c[1];$(touch pwned).wav", "a-b-c-1-touch-pwned"),
+]
+
+
+@pytest.mark.parametrize("name,slug", NAMES, ids=[s for _, s in NAMES])
+def test_awkward_names(show: Path, speech_wav: Path, name: str, slug: str) -> None:
+    source = show / "episodes" / name
+    source.write_bytes(speech_wav.read_bytes())
+    out = run_subprocess("process", f"episodes/{name}", "--json", *NO_STINGS)
+    assert out.code == 0, out
+    assert out.json["slug"] == slug
+    mh.assert_delivered(show / "feed" / "media" / f"{slug}.mp3", -16.0)
+    assert media_files(show) == [f"{slug}.mp3"]
+    assert stray_files(show) == []
+    assert not list(show.rglob("pwned"))  # nothing was run through a shell
+
+
+@pytest.mark.parametrize("how", [["--", "-episode.wav"], ["./-episode.wav"]], ids=["after --", "dot-slash"])
+def test_leading_dash(show: Path, speech_wav: Path, monkeypatch: pytest.MonkeyPatch, how: list[str]) -> None:
+    (show / "episodes" / "-episode.wav").write_bytes(speech_wav.read_bytes())
+    monkeypatch.chdir(show / "episodes")
+    out = run_subprocess("process", "--json", *NO_STINGS, *how)
+    assert out.code == 0, out
+    assert out.json["slug"] == "episode"
+    mh.assert_delivered(show / "feed" / "media" / "episode.mp3", -16.0)
+
+
+def test_unicode_name_in_process(show: Path, speech_wav: Path) -> None:
+    """The same through CliRunner: no subprocess argv encoding involved."""
+    source = show / "episodes" / "café ñ 日本.wav"
+    source.write_bytes(speech_wav.read_bytes())
+    out = run_clirunner("process", str(source), "--json", *NO_STINGS)
+    assert out.code == 0, out
+    assert out.json["slug"] == "cafe-n"
+    assert (show / "feed" / "media" / "cafe-n.mp3").is_file()
+
+
+def test_given_slug_is_made_url_safe(show: Path, speech_wav: Path) -> None:
+    out = run_subprocess("process", speech_wav, "--slug", "Ünïcode & Friends: Part 2", "--json", *NO_STINGS)
+    assert out.code == 0, out
+    assert out.json["slug"] == "unicode-friends-part-2"
+    assert media_files(show) == ["unicode-friends-part-2.mp3"]
+
+
+def test_awkward_sting_and_show_paths(tmp_path: Path, template_show: Path, speech_wav: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A show folder and a sting whose paths have spaces, quotes and unicode."""
+    import shutil
+
+    root = tmp_path / "Tom's \"Shów\" folder"
+    shutil.copytree(template_show, root)
+    sting = root / "assets" / "intro – it's [1].flac"
+    shutil.copy(root / "assets" / "intro.flac", sting)
+    monkeypatch.chdir(root)
+    out = run_subprocess("process", speech_wav, "--intro", sting, "--slug", "ep", "--json")
+    assert out.code == 0, out
+    assert out.json["intro"]["path"] == "assets/intro – it's [1].flac"
+    mh.assert_delivered(root / "feed" / "media" / "ep.mp3", -16.0)
+
+
+@pytest.mark.parametrize("text,slug", [
+    ("Hello World", "hello-world"),
+    ("  --Leading and trailing--  ", "leading-and-trailing"),
+    ("Café ñ", "cafe-n"),
+    ("日本", ""),
+    ("a" * 100, "a" * 80),
+    ("x" * 79 + " y", "x" * 79),
+    ("UPPER_lower.123", "upper-lower-123"),
+])
+def test_slugify(text: str, slug: str) -> None:
+    assert slugify(text) == slug
