@@ -70,7 +70,10 @@ def process_lines(r: ProcessReport, root: Path) -> list[str]:
         f"makes up what encoding takes off)",
     ]
     lim = r.limiter
-    if lim.engaged:
+    if lim.engaged and lim.reduction_db <= 0.05:
+        lines.append(f"  limiter    on as a safeguard at {lim.ceiling_dbtp:.1f} dBTP; highest sample peak "
+                     f"{lim.peak_without_limiter_dbfs:.1f} dBFS needed no reduction")
+    elif lim.engaged:
         lines.append(f"  limiter    on: peaks held under {lim.ceiling_dbtp:.1f} dBTP, the highest "
                      f"pulled down by {lim.reduction_db:.1f} dB (4x oversampled, no compression)")
     else:
