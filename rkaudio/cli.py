@@ -14,7 +14,8 @@ from typing import Annotated, Optional
 import typer
 
 from . import __version__
-from .config import AudioSettings, Show, audio_from_table, find_root, load_show
+from .config import (AudioSettings, Show, TranscriptSettings, audio_from_table, find_root, load_show,
+                     transcript_from_table)
 from .errors import RkaudioError
 
 app = typer.Typer(
@@ -32,6 +33,18 @@ INTERRUPTED = 130
 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar; print only the result and errors.")]
 Debug = Annotated[bool, typer.Option("--debug", help="Log every ffmpeg command and show tracebacks.")]
+Engine = Annotated[Optional[str], typer.Option(
+    help="Speech engine: faster-whisper (default) or openai-whisper (needs the rkaudio\\[openai-whisper] extra).",
+    show_default=False)]
+Model = Annotated[Optional[str], typer.Option(
+    help="Whisper model: tiny.en (bundled, the default), a name such as base.en or small (downloaded once, "
+         "when online), or the path of a model folder or checkpoint.", show_default=False)]
+Device = Annotated[Optional[str], typer.Option(help="auto (a CUDA GPU if present, else the CPU), cpu or cuda.",
+                                               show_default=False)]
+Retranscribe = Annotated[bool, typer.Option(
+    "--retranscribe", help="Transcribe again even though a reviewed transcript exists: new machine text is "
+                           "merged around the cues the reviewer wrote, and every earlier version is kept in "
+                           "transcripts/history/.")]
 Workspace = Annotated[Optional[Path], typer.Option(
     "--workspace", "-w", help="The show folder. Default: the current folder or its nearest parent with a show.toml.",
     show_default=False)]
@@ -152,13 +165,17 @@ def process(
     master: Annotated[Optional[bool], typer.Option("--master/--no-master", help="Also keep a lossless FLAC master in masters/.", show_default=False)] = None,
     title: Annotated[Optional[str], typer.Option(help="Episode title. Default: the input's file name.", show_default=False)] = None,
     slug: Annotated[Optional[str], typer.Option(help="Name of the episode in URLs and files. Default: the input's name, made URL-safe.", show_default=False)] = None,
-    no_transcribe: Annotated[bool, typer.Option("--no-transcribe", help="Skip the transcript step.")] = False,
+    no_transcribe: Annotated[bool, typer.Option("--no-transcribe", help="Skip the transcript step (a reviewed transcript is still published).")] = False,
+    retranscribe: Retranscribe = False,
+    engine: Engine = None,
+    model: Model = None,
+    device: Device = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     workspace: Workspace = None,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
-    """Finish a recording: loudness-normalise it, add intro and outro, and write feed/media/SLUG.mp3."""
+    """Finish a recording: loudness-normalise it, add intro and outro, write feed/media/SLUG.mp3, and transcribe it."""
     from .process import process_episode
     from .report import ProgressBar, process_lines, process_json
 
@@ -166,8 +183,12 @@ def process(
         show = _show(workspace)
         settings = _audio_overrides(show, intro=intro, outro=outro, target=target, true_peak=true_peak,
                                     crossfade=crossfade, channels=channels, bitrate=bitrate, master=master)
+        speech = _transcript_overrides(show, engine=engine, model=model, device=device)
+        wanted = speech.enabled and not no_transcribe
         with ProgressBar(quiet or as_json) as bar:
-            report = process_episode(show, input, slug=slug, title=title, settings=settings, on_progress=bar)
+            report = process_episode(show, input, slug=slug, title=title, settings=settings,
+                                     transcribe=speech if wanted else None, retranscribe=retranscribe,
+                                     on_progress=bar)
         if as_json:
             typer.echo(json.dumps(process_json(report, show.root), indent=2))
         else:
@@ -175,6 +196,120 @@ def process(
                 typer.echo(line)
 
     _run(debug, work)
+
+
+# --- transcribe and transcript ----------------------------------------------------------------
+
+@app.command()
+def transcribe(
+    input: Annotated[Path, typer.Argument(help="The recording (any format process takes).", show_default=False)],
+    slug: Annotated[Optional[str], typer.Option(help="Name of the episode in URLs and files. Default: the input's name, made URL-safe.", show_default=False)] = None,
+    title: Annotated[Optional[str], typer.Option(help="Title for the transcript page. Default: the input's file name.", show_default=False)] = None,
+    engine: Engine = None,
+    model: Model = None,
+    device: Device = None,
+    retranscribe: Retranscribe = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    workspace: Workspace = None,
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Transcribe a recording into transcripts/SLUG.{vtt,srt,json,txt,html} without processing its audio.
+
+    Timings match the finished episode: they allow for the show's intro. A reviewed transcript is never overwritten.
+    """
+    from . import ffmpeg_tool
+    from .process import episode_slug
+    from .report import ProgressBar, transcript_json, transcript_lines
+    from .transcription import intro_lead, transcribe_episode
+
+    def work() -> int:
+        show = _show(workspace)
+        speech = _transcript_overrides(show, engine=engine, model=model, device=device)
+        name = episode_slug(input, slug)
+        info = ffmpeg_tool.probe(input)
+        with ProgressBar(quiet or as_json) as bar:
+            report = transcribe_episode(show, input, name, title=title, settings=speech,
+                                        retranscribe=retranscribe, offset_s=intro_lead(show.audio, info.duration),
+                                        on_progress=bar)
+        if as_json:
+            typer.echo(json.dumps(transcript_json(report, show.root), indent=2))
+        else:
+            for line in transcript_lines(report, show.root):
+                typer.echo(line)
+        return 0
+
+    _run(debug, work)
+
+
+transcript_app = typer.Typer(help="Check and publish reviewed transcripts.", no_args_is_help=True)
+app.add_typer(transcript_app, name="transcript")
+
+
+@transcript_app.command("check")
+def transcript_check(
+    slug: Annotated[str, typer.Argument(help="The episode's slug (transcripts/SLUG.vtt).", show_default=False)],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
+    workspace: Workspace = None,
+    debug: Debug = False,
+) -> None:
+    """Check transcripts/SLUG.vtt against the caption rules; exit 1 if any rule is broken (errors, not warnings)."""
+    from .report import finding_json
+    from .transcript_check import has_errors
+    from .transcript_store import check_transcript, transcript_files
+
+    def work() -> int:
+        show = _show(workspace)
+        findings = check_transcript(show.root, slug, show.transcript.rules)
+        shown = transcript_files(show.root, slug).shown(transcript_files(show.root, slug).vtt)
+        errors = sum(f.severity == "error" for f in findings)
+        if as_json:
+            typer.echo(json.dumps({"file": shown, "errors": errors, "warnings": len(findings) - errors,
+                                   "findings": [finding_json(f) for f in findings]}, indent=2))
+        else:
+            for finding in findings:
+                typer.echo(f"{shown}: {finding}")
+            typer.echo(f"{shown}: {errors} error(s), {len(findings) - errors} warning(s)")
+        return 1 if has_errors(findings) else 0
+
+    _run(debug, work)
+
+
+@transcript_app.command("publish")
+def transcript_publish(
+    slug: Annotated[str, typer.Argument(help="The episode's slug (transcripts/SLUG.vtt).", show_default=False)],
+    workspace: Workspace = None,
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Remake the .srt, .json, .txt and .html and the copies in feed/transcripts/ from the reviewed .vtt."""
+    from .errors import TranscriptError
+    from .report import transcript_lines
+    from .transcript_store import transcript_files
+    from .transcription import publish_transcript
+
+    def work() -> None:
+        show = _show(workspace)
+        report = publish_transcript(show, slug)
+        if report is None:
+            files = transcript_files(show.root, slug)
+            raise TranscriptError("not found: there is no transcript to publish yet", files.shown(files.vtt))
+        if not quiet:
+            for line in transcript_lines(report, show.root):
+                typer.echo(line)
+
+    _run(debug, work)
+
+
+def _transcript_overrides(show: Show, **flags: Optional[str]) -> TranscriptSettings:
+    """Apply the transcript flags that were given over the show's settings."""
+    table: dict[str, object] = {k: v for k, v in flags.items() if v is not None}
+    model = table.get("model")
+    if isinstance(model, str) and Path(model).expanduser().exists():
+        table["model"] = str(Path(model).expanduser().resolve())  # relative to where the command runs
+    if not table:
+        return show.transcript
+    return transcript_from_table(table, show.root, "command-line options", base=show.transcript)
 
 
 def _audio_overrides(show: Show, **flags: object) -> AudioSettings:

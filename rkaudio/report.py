@@ -10,6 +10,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from .process import ProcessReport
+from .transcript_check import Finding
+from .transcription import TranscriptReport
 
 
 class ProgressBar:
@@ -88,8 +90,57 @@ def process_lines(r: ProcessReport, root: Path) -> list[str]:
         f"LRA {d.lra_lu:.1f} LU")
     if r.master is not None:
         lines.append(f"  master     {_rel(r.master, root)}")
+    if r.transcript is not None:
+        lines += ["  transcript " + line.lstrip() for line in transcript_lines(r.transcript, root, brief=True)]
     lines += [f"  warning: {w}" for w in r.warnings]
     return lines
+
+
+_ACTIONS = {
+    "created": "written",
+    "kept": "kept as reviewed (not transcribed again; use --retranscribe to merge new machine text)",
+    "merged": "transcribed again and merged around the reviewer's cues",
+    "regenerated": "published again from the reviewed file",
+}
+
+
+def transcript_lines(t: TranscriptReport, root: Path, *, brief: bool = False) -> list[str]:
+    """The human summary of a transcript step."""
+    lines = [f"{_rel(t.vtt, root)}: {t.cues} cues, {_ACTIONS.get(t.action, t.action)}"]
+    if t.asr is not None:
+        a = t.asr
+        lines.append(f"  {a.engine}: {_clock(a.duration)} of audio ({_clock(a.speech_seconds)} speech), "
+                     f"{len(a.words)} words in {a.elapsed_s:.1f} s ({a.realtime_factor:.0f}x real time)")
+    if t.offset_s:
+        lines.append(f"  timed to the finished episode: words start {t.offset_s:.2f} s later, after the intro")
+    if t.reviewer_cues:
+        lines.append(f"  {t.reviewer_cues} cue(s) kept exactly as the reviewer wrote them")
+    if t.archived:
+        lines.append(f"  earlier versions saved in {_rel(t.archived[0].parent, root)}/")
+    lines.append(f"  published to {_rel(root / 'feed' / 'transcripts', root)}/{t.slug}.{{vtt,srt,json,html,txt}}")
+    if not brief:
+        lines += [f"  warning: {w}" for w in t.warnings]
+    return lines
+
+
+def transcript_json(t: TranscriptReport, root: Path) -> dict[str, Any]:
+    """The machine-readable report of a transcript step."""
+    asr = None
+    if t.asr is not None:
+        asr = {"engine": t.asr.engine, "language": t.asr.language, "duration_s": round(t.asr.duration, 3),
+               "speech_s": round(t.asr.speech_seconds, 3), "words": len(t.asr.words),
+               "elapsed_s": round(t.asr.elapsed_s, 3), "realtime_factor": round(t.asr.realtime_factor, 1)}
+    return {
+        "slug": t.slug, "action": t.action, "vtt": _rel(t.vtt, root), "cues": t.cues, "empty": t.empty,
+        "reviewer_cues": t.reviewer_cues, "offset_s": round(t.offset_s, 3), "asr": asr,
+        "written": [_rel(p, root) for p in t.written], "archived": [_rel(p, root) for p in t.archived],
+        "findings": [finding_json(f) for f in t.findings], "warnings": t.warnings,
+    }
+
+
+def finding_json(f: Finding) -> dict[str, Any]:
+    return {"severity": f.severity, "cue": f.cue, "start_s": f.start, "line": f.line, "rule": f.rule,
+            "message": f.message}
 
 
 def process_json(r: ProcessReport, root: Path) -> dict[str, Any]:
@@ -115,5 +166,6 @@ def process_json(r: ProcessReport, root: Path) -> dict[str, Any]:
         "intro": sting(r.intro),
         "outro": sting(r.outro),
         "attempts": r.attempts,
+        "transcript": transcript_json(r.transcript, root) if r.transcript is not None else None,
         "warnings": r.warnings,
     }

@@ -53,6 +53,31 @@ channels = 2
 # bitrate = 128
 # Also keep a lossless FLAC master of each finished episode in masters/.
 keep_master = false
+
+[transcript]
+# Transcribe each episode as part of 'rkaudio process' (--no-transcribe skips it once).
+enabled = true
+# "faster-whisper" (fast, the default) or "openai-whisper" (needs: pip install 'rkaudio[openai-whisper]').
+engine = "faster-whisper"
+# "tiny.en" ships with rkaudio and works offline. Larger models ("base.en", "small.en", or "small"
+# for other languages) are more accurate and slower; they are downloaded once, when online.
+# A path to a model folder (or an openai-whisper .pt checkpoint) works too.
+model = "tiny.en"
+# "auto" uses a CUDA GPU when there is one, else the CPU; or "cpu", "cuda".
+device = "auto"
+# Speech windows decoded at once: 2 suits a CPU (more only costs memory); 8 to 16 suit a GPU.
+batch_size = 2
+# Beam search width: 5 is Whisper's default; 1 is about 15 % faster and a little less exact.
+beam_size = 5
+# Language spoken, as a code such as "en"; leave out to use the show's language.
+# language = "en"
+# Caption rules, used when cues are cut and by 'rkaudio transcript check':
+# characters a line, lines a cue, seconds a cue is shown, and reading speed in characters a second.
+max_chars = 42
+max_lines = 2
+min_duration = 1.0
+max_duration = 7.0
+max_cps = 20.0
 '''
 
 

@@ -1,0 +1,140 @@
+"""The transcript step of ``process``, and ``rkaudio transcribe``: a recording in, transcript files out.
+
+Transcripts are timed against the finished episode, the file listeners hear and podcast apps
+caption: the programme's words are moved later by the time the intro plays before it. Both
+``process`` and ``transcribe`` transcribe the programme recording itself (never the lossy MP3, and
+never the stings), so the two give the same timings.
+
+A reviewed ``transcripts/<slug>.vtt`` is never replaced: without ``retranscribe`` the engine does
+not even run, and the other formats and the published copies are made from the reviewed file.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import ffmpeg_tool
+from .asr import AsrResult, Engine, load_engine, shift_words, transcribe_file
+from .config import AudioSettings, Show, TranscriptSettings
+from .errors import InputError
+from .inputs import check_wav_complete
+from .progress import ProgressCallback, silent
+from .transcript import transcript_from_words
+from .transcript_check import Finding, has_errors
+from .transcript_store import (TranscriptUpdate, has_reviewed_transcript, regenerate,
+                               save_machine_transcript, transcript_files)
+from .vtt_reader import read_vtt
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TranscriptReport:
+    """What the transcript step did, for the producer."""
+
+    slug: str
+    #: "created", "kept" (a reviewed .vtt was left alone), "merged" (retranscribed around the
+    #: reviewer's cues) or "regenerated" (formats and published copies only).
+    action: str
+    vtt: Path
+    cues: int
+    empty: bool
+    reviewer_cues: int
+    findings: list[Finding]
+    written: list[Path]
+    archived: list[Path]
+    #: Seconds the words were moved later, for the intro.
+    offset_s: float = 0.0
+    asr: AsrResult | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        return sum(f.severity == "error" for f in self.findings)
+
+
+def check_reviewed(show: Show, slug: str) -> None:
+    """Raise TranscriptError (with the line) now if a reviewed .vtt exists but is malformed.
+
+    ``process`` calls this before any audio work, so a bad hand edit stops the run at once and
+    nothing is rewritten from it.
+    """
+    files = transcript_files(show.root, slug)
+    if files.vtt.exists():
+        read_vtt(files.vtt, files.shown(files.vtt))
+
+
+def transcribe_episode(show: Show, source: Path, slug: str, *, title: str | None = None,
+                       settings: TranscriptSettings | None = None, retranscribe: bool = False,
+                       offset_s: float = 0.0, engine: Engine | None = None,
+                       on_progress: ProgressCallback = silent) -> TranscriptReport:
+    """Transcribe ``source`` into ``transcripts/<slug>.*`` and publish the copies in ``feed/``.
+
+    ``title`` names the transcript page; when None, a new transcript takes the recording's file name
+    and an existing one keeps its own. ``offset_s`` is where the programme starts in the finished
+    episode (after the intro).
+    ``engine`` replaces the one ``settings`` names (tests, and callers that reuse a loaded model).
+    """
+    settings = settings or show.transcript
+    check_reviewed(show, slug)
+    if has_reviewed_transcript(show.root, slug) and not retranscribe:
+        update = regenerate(show.root, slug, title=title, rules=settings.rules)
+        update.action = "kept"
+        return _report(update, show, offset_s, None)
+    info = ffmpeg_tool.probe(source)
+    check_wav_complete(source)
+    language = transcript_language(show, settings)
+    engine = engine or load_engine(settings, language)
+    result = transcribe_file(source, engine, language=language, total_seconds=info.duration,
+                             on_progress=on_progress)
+    words = shift_words(result.words, offset_s) if offset_s else result.words
+    transcript = transcript_from_words(words, language=language, title=title or "",
+                                       rules=settings.rules)
+    update = save_machine_transcript(show.root, slug, transcript, retranscribe=retranscribe,
+                                     rules=settings.rules)
+    return _report(update, show, offset_s, result)
+
+
+def publish_transcript(show: Show, slug: str, *, title: str | None = None) -> TranscriptReport | None:
+    """Remake the formats and published copies from a reviewed .vtt; None when there is none."""
+    if not has_reviewed_transcript(show.root, slug):
+        return None
+    update = regenerate(show.root, slug, title=title, rules=show.transcript.rules)
+    return _report(update, show, 0.0, None)
+
+
+def _report(update: TranscriptUpdate, show: Show, offset_s: float, asr: AsrResult | None) -> TranscriptReport:
+    files = transcript_files(show.root, update.slug)
+    warnings = list(asr.warnings) if asr else []
+    if update.empty and not warnings:
+        warnings.append("the transcript is empty")
+    if has_errors(update.findings):
+        count = sum(f.severity == "error" for f in update.findings)
+        warnings.append(f"{count} caption-rule error(s) in {files.shown(files.vtt)}; "
+                        f"see 'rkaudio transcript check {update.slug}'")
+    cues = len(read_vtt(files.vtt, files.shown(files.vtt)))
+    return TranscriptReport(slug=update.slug, action=update.action, vtt=files.vtt, cues=cues,
+                            empty=update.empty, reviewer_cues=update.reviewer_cues,
+                            findings=update.findings, written=update.written, archived=update.archived,
+                            offset_s=offset_s, asr=asr, warnings=warnings)
+
+
+def transcript_language(show: Show, settings: TranscriptSettings) -> str:
+    """The language to transcribe in: the setting, else the show's, as a primary code ("en")."""
+    return (settings.language or show.language or "en").split("-")[0].lower()
+
+
+def intro_lead(audio: AudioSettings, programme_seconds: float | None) -> float:
+    """Seconds of intro heard before the programme starts in the finished episode."""
+    from .process import sting_overlap
+
+    if audio.intro is None:
+        return 0.0
+    try:
+        duration = ffmpeg_tool.probe(audio.intro).duration or 0.0
+    except InputError as exc:
+        raise InputError(f"intro sting: {exc.message}", exc.path) from None
+    overlap = sting_overlap(audio, duration, programme_seconds if programme_seconds else duration * 2)
+    return max(0.0, duration - overlap)
