@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO   := episodes/welcome-to-radical-kindness.flac
+# PyTorch for the openai-whisper engine, which the tests and the benchmark compare against. The
+# CPU build is enough; pin it so pip never reaches for a multi-GB CUDA build. Elsewhere:
+#   make test TORCH="torch --index-url https://download.pytorch.org/whl/cpu"
+TORCH  ?= torch==2.13.0
 
 .PHONY: demo test bench stings clean
 
@@ -15,11 +19,13 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet $(TORCH)
+	$(BIN)/python -m pip install --quiet -e '.[dev,openai-whisper]'
 	touch $@ $(VENV)/.installed
 
 $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m pip install --quiet $(TORCH)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench,openai-whisper]'
 	touch $@ $(VENV)/.installed-dev $(VENV)/.installed
 
 ## demo: build .venv, install rkaudio, and finish the bundled demo episode into feed/media/
@@ -30,9 +36,11 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest
 
-## bench: time rkaudio against its peers on a generated 60-minute recording (see BENCHMARKS.md)
+## bench: time rkaudio against its peers: processing a generated hour-long recording, and
+## transcribing the committed speech clips (see BENCHMARKS.md)
 bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/transcribe.py
 
 ## stings: re-synthesise the demo show's intro and outro (they are committed)
 stings: $(VENV)/.installed

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -40,6 +39,9 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 import report
 from timing import RunResult, log_tail, timed_run
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from wer_helpers import normalise  # noqa: E402  (the tests' scorer, so both agree)
 
 from rkaudio import ffmpeg_tool
 
@@ -75,12 +77,6 @@ class Tool:
     @property
     def median_s(self) -> float:
         return statistics.median(r.wall_s for r in self.runs)
-
-
-def normalise(text: str) -> str:
-    """Lower case, words only: what a word error rate should compare (the tests use the same)."""
-    text = text.lower().replace("-", " ").replace("’", "'")
-    return " ".join(re.sub(r"[^a-z0-9' ]+", " ", text).split())
 
 
 def build_programme(ffmpeg: str, minutes: float, out: Path) -> tuple[Path, str, float]:
@@ -231,9 +227,9 @@ def render(tools: list[Tool], seconds: float, words: int, runs: int, machine: st
               "of at most 30 s; faster-whisper decodes 8 windows at once (batched), int8, beam 5. The "
               "`whisper` command runs its own sequential 30 s windows over the whole file in fp32, "
               "conditioning on the previous text and falling back to higher temperatures on failure.",
-              "- WER: jiwer's word error rate after lower-casing, removing punctuation and splitting "
-              "hyphens, on each run's plain-text output; the median of the runs (decoding at "
-              "temperature 0 is deterministic, so runs agree).",
+              "- WER: jiwer's word error rate after lower-casing, removing punctuation, splitting "
+              "hyphens and mapping British to American spelling (the model writes American), on each "
+              "run's plain-text output (`tests/wer_helpers.py`); the median of the runs.",
               "- Peak RSS (tree): the highest total resident memory of the command and its child "
               "processes (ffmpeg), sampled every 50 ms; the worst of all runs. MB = 10^6 bytes."]
     return "\n".join(lines) + "\n"

@@ -11,7 +11,6 @@ import json
 import shutil
 from pathlib import Path
 
-import jiwer
 import numpy as np
 import pytest
 import webvtt
@@ -19,24 +18,13 @@ import webvtt
 import media_helpers as mh
 from conftest import assert_one_line_error, run_clirunner, run_subprocess
 from transcript_helpers import assert_caption_rules, caption_text, shown_lines
+from wer_helpers import normalise, wer
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "episodes" / "welcome-to-radical-kindness.flac"
 DEMO_TEXT = REPO / "episodes" / "welcome-to-radical-kindness.script.txt"
 SPEECH_DIR = Path(__file__).resolve().parent / "data" / "speech"
 FORMATS = ("vtt", "srt", "json", "txt", "html")
-
-
-def normalise(text: str) -> str:
-    """Lower case, words only: what a word error rate should compare."""
-    import re
-    text = text.lower().replace("-", " ").replace("’", "'")
-    text = re.sub(r"[^a-z0-9' ]+", " ", text)
-    return " ".join(text.split())
-
-
-def wer(reference: str, hypothesis: str) -> float:
-    return jiwer.wer(normalise(reference), normalise(hypothesis))
 
 
 def snapshot(*folders: Path) -> dict[str, str]:
