@@ -141,7 +141,8 @@ class _Writer:
         if old == data:
             return
         try:
-            if old is not None and archive:
+            # A file this same save wrote a moment ago is not an earlier version worth keeping.
+            if old is not None and archive and path not in self.written:
                 self._archive(path, old)
             path.parent.mkdir(parents=True, exist_ok=True)
             write_bytes_atomic(path, data)

@@ -86,6 +86,15 @@ def test_first_transcript_writes_every_format_and_publishes_it(tmp_path, clock):
     words = json.loads(files.words.read_text())
     probabilities = [w["probability"] for c in words["cues"] for w in c["words"]]
     assert len(probabilities) == len(SAMPLE.split()) and set(probabilities) == {0.9}
+    assert update.archived == [] and not files.history.exists()
+
+
+def test_a_first_transcript_has_no_history(tmp_path, clock):
+    """Nothing existed before, so nothing is an earlier version, even where the save fills in
+    a title or language the engine did not give."""
+    update = save_machine_transcript(tmp_path, SLUG, transcript_from_words(speech(SAMPLE)), now=clock)
+    assert update.action == "created"
+    assert update.archived == [] and not transcript_files(tmp_path, SLUG).history.exists()
 
 
 def test_a_new_machine_transcript_never_replaces_the_reviewed_vtt(tmp_path, clock):
