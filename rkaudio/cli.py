@@ -301,6 +301,56 @@ def transcript_publish(
     _run(debug, work)
 
 
+# --- feed and check -----------------------------------------------------------------------------
+
+@app.command()
+def feed(
+    workspace: Workspace = None,
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Rebuild feed/feed.xml from every episode (episodes/*.md with an MP3 in feed/media/)."""
+    from .feed import build_feed
+    from .report import feed_lines
+
+    def work() -> None:
+        show = _show(workspace)
+        report = build_feed(show)
+        if not quiet:
+            for line in feed_lines(report, show.root):
+                typer.echo(line)
+
+    _run(debug, work)
+
+
+@app.command()
+def check(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+    workspace: Workspace = None,
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Check the whole show offline: loudness, tags, artwork, feed, enclosures, guids, transcript and chapter URLs.
+
+    Exits 1 if any check fails.
+    """
+    from .check import check_show
+    from .report import ProgressBar, check_table
+
+    def work() -> int:
+        show = _show(workspace)
+        with ProgressBar(quiet or as_json) as bar:
+            report = check_show(show, on_progress=bar)
+        if as_json:
+            typer.echo(json.dumps({"ok": report.ok, "results": [dataclasses.asdict(r) for r in report.results]},
+                                  indent=2))
+        else:
+            check_table(report)
+        return 0 if report.ok else 1
+
+    _run(debug, work)
+
+
 def _transcript_overrides(show: Show, **flags: Optional[str]) -> TranscriptSettings:
     """Apply the transcript flags that were given over the show's settings."""
     table: dict[str, object] = {k: v for k, v in flags.items() if v is not None}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -133,6 +134,28 @@ class TranscriptSettings:
         return self
 
 
+SHOW_TYPES = ("episodic", "serial")
+
+
+@dataclass(frozen=True)
+class Funding:
+    """A place listeners can support the show (``podcast:funding``)."""
+
+    url: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ShowPerson:
+    """Someone credited on the whole show (``podcast:person``)."""
+
+    name: str
+    role: str = "host"
+    group: str = "cast"
+    href: str = ""
+    img: str = ""
+
+
 @dataclass(frozen=True)
 class Show:
     """A show folder and its settings."""
@@ -142,6 +165,25 @@ class Show:
     author: str = ""
     description: str = ""
     language: str = "en"
+    owner_name: str = ""
+    owner_email: str = ""
+    #: Where the feed/ folder is served, e.g. "https://example.org/podcast" (feed at .../feed.xml).
+    base_url: str = ""
+    #: The show's web site; the feed's <link>. Default: base_url.
+    link: str = ""
+    artwork: Path | None = None
+    #: Apple categories as (category, subcategory or None).
+    categories: tuple[tuple[str, str | None], ...] = ()
+    explicit: bool = False
+    copyright: str = ""
+    type: str = "episodic"
+    locked: bool = False
+    funding: tuple[Funding, ...] = ()
+    people: tuple[ShowPerson, ...] = ()
+    #: The research library (CSL-JSON or BibTeX) the show notes cite, if any.
+    research: Path | None = None
+    #: ID3 version of the MP3's tags: 3 (v2.3, what every player reads) or 4.
+    id3_version: int = 3
     audio: AudioSettings = field(default_factory=AudioSettings)
     transcript: TranscriptSettings = field(default_factory=TranscriptSettings)
 
@@ -195,7 +237,104 @@ def _sting_path(value: Any, root: Path, source: str, name: str) -> Path | None:
 
 _AUDIO_KEYS = {"target", "true_peak", "intro", "outro", "crossfade", "transition", "channels",
                "bitrate", "keep_master"}
-_SHOW_KEYS = {"title", "author", "description", "language"}
+_SHOW_KEYS = {"title", "author", "description", "language", "owner_name", "owner_email", "base_url", "link",
+              "artwork", "categories", "explicit", "copyright", "type", "locked", "funding", "people",
+              "research", "id3_version"}
+_TEXT_KEYS = {"title", "author", "description", "language", "owner_name", "owner_email", "base_url", "link",
+              "artwork", "copyright", "type", "research"}
+
+
+def _url(value: str, source: str, name: str) -> str:
+    value = value.strip()
+    if value and not value.startswith(("https://", "http://")):
+        raise ConfigError(f"{source}: {name} must be an http(s) address, not {value!r}")
+    return value
+
+
+def _show_path(value: str, root: Path) -> Path | None:
+    if not value.strip():
+        return None
+    path = Path(value.strip()).expanduser()
+    return path if path.is_absolute() else root / path
+
+
+def show_publishing(table: Mapping[str, Any], root: Path, source: str) -> dict[str, Any]:
+    """The feed fields of the ``[show]`` table, checked: each bad one is named with its file."""
+    from .categories import parse_category
+
+    fields: dict[str, Any] = {}
+    for key in ("owner_name", "owner_email", "copyright"):
+        fields[key] = table.get(key, "").strip()
+    if fields["owner_email"] and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", fields["owner_email"]):
+        raise ConfigError(f"{source}: show.owner_email is not an e-mail address: {fields['owner_email']!r}")
+    fields["base_url"] = _url(table.get("base_url", ""), source, "show.base_url").rstrip("/")
+    fields["link"] = _url(table.get("link", ""), source, "show.link")
+    fields["artwork"] = _show_path(table.get("artwork", "assets/cover.png"), root)
+    fields["research"] = _show_path(table.get("research", ""), root)
+    kind = table.get("type", "episodic").strip().lower()
+    if kind not in SHOW_TYPES:
+        raise ConfigError(f"{source}: show.type must be one of {', '.join(SHOW_TYPES)}, not {kind!r}")
+    fields["type"] = kind
+    for key in ("explicit", "locked"):
+        if key in table:
+            fields[key] = _typed(table, key, bool, source, "show.")
+    categories = table.get("categories", [])
+    if isinstance(categories, str):
+        categories = [categories]
+    if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
+        raise ConfigError(f"{source}: show.categories must be a list such as [\"Society & Culture > Documentary\"]")
+    if len(categories) > 3:
+        raise ConfigError(f"{source}: show.categories: Apple allows at most 3, not {len(categories)}")
+    parsed = []
+    for name in categories:
+        found = parse_category(name)
+        if found is None:
+            raise ConfigError(f"{source}: show.categories: {name!r} is not an Apple Podcasts category "
+                              "(see rkaudio/categories.py for the list)")
+        parsed.append(found)
+    fields["categories"] = tuple(parsed)
+    if "id3_version" in table:
+        version = table["id3_version"]
+        if isinstance(version, bool) or version not in (3, 4):
+            raise ConfigError(f"{source}: show.id3_version must be 3 (ID3v2.3) or 4 (ID3v2.4), not {version!r}")
+        fields["id3_version"] = version
+    fields["funding"] = tuple(_funding(table.get("funding", []), source))
+    fields["people"] = tuple(_show_people(table.get("people", []), source))
+    return fields
+
+
+def _funding(value: Any, source: str) -> list[Funding]:
+    if not isinstance(value, list):
+        raise ConfigError(f"{source}: show.funding must be a list of tables ([[show.funding]] with url and text)")
+    found = []
+    for n, item in enumerate(value, 1):
+        if not isinstance(item, dict) or not isinstance(item.get("url"), str):
+            raise ConfigError(f"{source}: show.funding #{n} needs a url")
+        text = item.get("text", "Support the show")
+        if not isinstance(text, str):
+            raise ConfigError(f"{source}: show.funding #{n}: text must be text")
+        found.append(Funding(url=_url(item["url"], source, f"show.funding #{n} url"), text=text.strip()))
+    return found
+
+
+def _show_people(value: Any, source: str) -> list[ShowPerson]:
+    if not isinstance(value, list):
+        raise ConfigError(f"{source}: show.people must be a list of tables ([[show.people]] with name and role)")
+    found = []
+    for n, item in enumerate(value, 1):
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"].strip():
+            raise ConfigError(f"{source}: show.people #{n} needs a name")
+        unknown = sorted(set(item) - {"name", "role", "group", "href", "img"})
+        if unknown:
+            raise ConfigError(f"{source}: show.people #{n}: unknown field {unknown[0]!r}")
+        for key in ("role", "group", "href", "img"):
+            if key in item and not isinstance(item[key], str):
+                raise ConfigError(f"{source}: show.people #{n}: {key} must be text")
+        found.append(ShowPerson(name=item["name"].strip(), role=item.get("role", "host").strip().lower() or "host",
+                                group=item.get("group", "cast").strip().lower() or "cast",
+                                href=_url(item.get("href", ""), source, f"show.people #{n} href"),
+                                img=_url(item.get("img", ""), source, f"show.people #{n} img")))
+    return found
 
 
 def audio_from_table(table: Mapping[str, Any], root: Path, source: str,
@@ -349,7 +488,7 @@ def load_show(root: Path, environ: Mapping[str, str] | None = None) -> Show:
     unknown = sorted(set(show_table) - _SHOW_KEYS)
     if unknown:
         raise ConfigError(f"{source}: unknown setting show.{unknown[0]} (known: {', '.join(sorted(_SHOW_KEYS))})")
-    for key in _SHOW_KEYS & set(show_table):
+    for key in _TEXT_KEYS & set(show_table):
         _typed(show_table, key, str, source, "show.")
     title = show_table.get("title", "").strip()
     if not title:
@@ -365,7 +504,8 @@ def load_show(root: Path, environ: Mapping[str, str] | None = None) -> Show:
         transcript = transcript_from_table(env, root, "environment (RKAUDIO_*)", base=transcript)
     return Show(root=root, title=title, author=show_table.get("author", ""),
                 description=show_table.get("description", ""),
-                language=show_table.get("language", "en"), audio=audio, transcript=transcript)
+                language=show_table.get("language", "en"), **show_publishing(show_table, root, source),
+                audio=audio, transcript=transcript)
 
 
 def find_root(start: Path) -> Path:

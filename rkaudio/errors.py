@@ -66,3 +66,10 @@ class TranscriptError(RkaudioError):
     def __init__(self, message: str, path: Path | str | None = None, line: int | None = None) -> None:
         self.line = line
         super().__init__(f"line {line}: {message}" if line is not None else message, path)
+
+
+class MetadataError(RkaudioError):
+    """Episode metadata, show notes or the research library is invalid (e.g. a citation key that
+    is not in the library); the message names the episode or file and the field."""
+
+    exit_code = 7

@@ -29,7 +29,10 @@ from .inputs import check_wav_complete
 from .loudness import Loudness, measure
 from .naming import slugify
 from .progress import ProgressCallback, silent
-from .tags import write_basic_tags
+from .feed import FeedReport
+from .publish import Prepared, episode_tags, prepare, update_feed
+from .tags import write_episode_tags
+from .transcript_store import transcript_files
 from .transcription import TranscriptReport, check_reviewed, publish_transcript, transcribe_episode
 
 log = logging.getLogger(__name__)
@@ -100,6 +103,10 @@ class ProcessReport:
     warnings: list[str] = field(default_factory=list)
     #: The transcript step; None when it was skipped and there was no reviewed transcript to publish.
     transcript: TranscriptReport | None = None
+    #: The episode's metadata (episodes/<slug>.md) and rendered notes.
+    episode: Prepared | None = None
+    #: The rebuilt feed; None when the show has no base_url yet.
+    feed: FeedReport | None = None
 
 
 def episode_slug(source: Path, slug: str | None = None) -> str:
@@ -192,8 +199,10 @@ def process_episode(show: Show, source: Path, *, slug: str | None = None, title:
     info = ffmpeg_tool.probe(source)
     check_wav_complete(source)
     name = episode_slug(source, slug)
-    # A hand-edited transcript that does not parse stops the run before any work, not after it.
+    # A hand-edited transcript or metadata file that does not parse, or show notes citing research
+    # the library lacks, stop the run before any work rather than after it.
     check_reviewed(show, name)
+    prepared = prepare(show, name, title=title, source=source)
     warnings: list[str] = []
 
     stated = info.duration or 0.0
@@ -279,18 +288,24 @@ def process_episode(show: Show, source: Path, *, slug: str | None = None, title:
                 f"the finished episode measured {delivered.integrated_lufs:.1f} LUFS and "
                 f"{delivered.true_peak_dbtp:.1f} dBTP, outside target {target:g} LUFS +-0.5 and "
                 f"ceiling {ceiling:g} dBTP; nothing was published", source)
-        write_basic_tags(tmp_mp3, title=title or source.stem, show_title=show.title, author=show.author)
+        # The transcript goes into the MP3's tags, so it is made before the MP3 is published.
+        if transcribe is not None:
+            lead = intro.loudness.duration - intro.overlap_s if intro else 0.0
+            transcript = transcribe_episode(show, source, name, title=title, settings=transcribe,
+                                            retranscribe=retranscribe, offset_s=max(0.0, lead),
+                                            on_progress=on_progress)
+        else:
+            transcript = publish_transcript(show, name, title=title)
+        text_file = transcript_files(show.root, name).published("txt")
+        text = text_file.read_text(encoding="utf-8") if transcript is not None and text_file.exists() else ""
+        write_episode_tags(tmp_mp3, episode_tags(show, prepared, transcript_text=text, duration=total))
 
     reduction = max(0.0, peak_without_limiter + offset - limiter_ceiling) if limiter_on else 0.0
-    if transcribe is not None:
-        lead = intro.loudness.duration - intro.overlap_s if intro else 0.0
-        transcript = transcribe_episode(show, source, name, title=title, settings=transcribe,
-                                        retranscribe=retranscribe, offset_s=max(0.0, lead),
-                                        on_progress=on_progress)
-    else:
-        transcript = publish_transcript(show, name, title=title)
     if transcript is not None:
         warnings += [f"transcript: {w}" for w in transcript.warnings]
+    feed = update_feed(show)
+    if feed is None:
+        warnings.append("show.base_url is not set in show.toml, so the feed was not built")
     return ProcessReport(
         slug=name, source=source, output=output, master=master, target_lufs=target,
         ceiling_dbtp=ceiling, programme=programme, gain_db=gain + offset,
@@ -298,6 +313,6 @@ def process_episode(show: Show, source: Path, *, slug: str | None = None, title:
         limiter=LimiterReport(limiter_on, limiter_ceiling if limiter_on else None,
                               peak_without_limiter + offset, reduction),
         delivered=delivered, intro=intro, outro=outro, attempts=attempts, duration=total,
-        warnings=warnings, transcript=transcript,
+        warnings=warnings, transcript=transcript, episode=prepared, feed=feed,
     )
 

@@ -9,6 +9,8 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
+from .check import CheckReport
+from .feed import FeedReport
 from .process import ProcessReport
 from .transcript_check import Finding
 from .transcription import TranscriptReport
@@ -92,8 +94,48 @@ def process_lines(r: ProcessReport, root: Path) -> list[str]:
         lines.append(f"  master     {_rel(r.master, root)}")
     if r.transcript is not None:
         lines += ["  transcript " + line.lstrip() for line in transcript_lines(r.transcript, root, brief=True)]
+    if r.episode is not None:
+        ep = r.episode.episode
+        made = "created" if "guid" in r.episode.written and "number" in r.episode.written else "read"
+        lines.append(f"  metadata   {_rel(ep.path, root)} ({made}): \"{ep.title}\""
+                     + (f", episode {ep.number}" if ep.number is not None else "")
+                     + (f", {len(r.episode.notes.cited)} research reference(s)" if r.episode.notes.cited else ""))
+    if r.feed is not None:
+        lines.append(f"  feed       {_rel(r.feed.path, root)}: {len(r.feed.items)} episode(s), {r.feed.url}")
     lines += [f"  warning: {w}" for w in r.warnings]
     return lines
+
+
+def feed_lines(r: FeedReport, root: Path) -> list[str]:
+    """The human summary of a feed rebuild."""
+    lines = [f"Wrote {_rel(r.path, root)} ({r.url}): {len(r.items)} episode(s), newest first"]
+    for item in r.items:
+        ep = item.episode
+        extras = [f"{len(item.transcripts)} transcript format(s)"] if item.transcripts else []
+        if item.chapters_url:
+            extras.append(f"{len(ep.chapters)} chapters")
+        lines.append(f"  {ep.date:%Y-%m-%d}  {ep.title} ({_clock(item.duration)}, {item.size:,} bytes"
+                     + (", " + ", ".join(extras) if extras else "") + ")")
+    for slug in r.unpublished:
+        lines.append(f"  not published yet (no feed/media/{slug}.mp3): {slug}")
+    lines += [f"  warning: {w}" for w in r.warnings]
+    return lines
+
+
+def check_table(report: CheckReport) -> None:
+    """The compliance report as a table on stdout."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    for name in ("", "what", "check", "detail"):
+        table.add_column(name)
+    for r in report.results:
+        table.add_row("PASS" if r.ok else "[red]FAIL[/red]", escape(r.subject), escape(r.check), escape(r.detail))
+    console = Console(width=160, soft_wrap=False)
+    console.print(table)
+    failed = len(report.failures)
+    console.print(f"{len(report.results) - failed} passed, {failed} failed")
 
 
 _ACTIONS = {
@@ -167,5 +209,10 @@ def process_json(r: ProcessReport, root: Path) -> dict[str, Any]:
         "outro": sting(r.outro),
         "attempts": r.attempts,
         "transcript": transcript_json(r.transcript, root) if r.transcript is not None else None,
+        "episode": {"metadata": _rel(r.episode.episode.path, root), "title": r.episode.episode.title,
+                    "guid": r.episode.episode.guid, "written": r.episode.written,
+                    "references": [ref.key for ref in r.episode.notes.cited]} if r.episode is not None else None,
+        "feed": {"path": _rel(r.feed.path, root), "url": r.feed.url, "episodes": len(r.feed.items)}
+        if r.feed is not None else None,
         "warnings": r.warnings,
     }

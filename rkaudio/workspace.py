@@ -30,6 +30,39 @@ author = ""
 description = ""
 # Language of the episodes (an IETF tag such as "en", "en-gb", "cy").
 language = "en"
+# Where the feed/ folder is served: the feed is then at <base_url>/feed.xml. Podcast apps need it;
+# until it is set, process makes the episode but not the feed.
+base_url = ""
+# The show's web site (the feed's link). Default: base_url.
+link = ""
+# The show's owner, whom Apple and other directories contact (not shown to listeners).
+owner_name = ""
+owner_email = ""
+# Square cover art, 1400 to 3000 pixels a side, PNG or JPEG.
+artwork = "{ASSETS_DIR}/cover.png"
+# Up to three Apple Podcasts categories: "Category" or "Category > Subcategory".
+categories = []
+# Whether episodes contain explicit content (each episode may say otherwise).
+explicit = false
+copyright = ""
+# "episodic" (newest first) or "serial" (to be heard in order).
+type = "episodic"
+# true asks other platforms not to import this feed (podcast:locked); it needs owner_email.
+locked = false
+# ID3 version of the MP3's tags: 3 (ID3v2.3, which every player and car stereo reads) or 4.
+id3_version = 3
+# The research library the show notes cite: CSL-JSON or BibTeX, as Zotero exports it ("" for none).
+research = ""
+
+# Where listeners can support the show (podcast:funding); repeat the table for more.
+# [[show.funding]]
+# url = "https://example.org/donate"
+# text = "Support the show"
+
+# People credited on every episode (podcast:person); episodes add their own guests.
+# [[show.people]]
+# name = "Your Name"
+# role = "host"
 
 [audio]
 # Programme loudness in LUFS, or a preset: "podcast" (-16, Apple's figure, the default),

@@ -1,0 +1,185 @@
+"""``rkaudio check``: an offline compliance report over the whole show.
+
+Every check reads what was published, the way a listener's app or a directory would, and none
+trusts what rkaudio remembers of having written it: loudness is measured again on each MP3, the
+tags are read back with mutagen, the feed is parsed as XML, enclosure lengths are compared with the
+files, and every transcript and chapters URL is resolved to a file under ``feed/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lxml import etree
+
+from .config import FEED_DIR, Show
+from .errors import RkaudioError
+from .feed import FEED_FILE, ITUNES_NS, PODCAST_NS, TRANSCRIPT_TYPES
+from .progress import ProgressCallback, silent
+
+#: Cover art Apple accepts: square, 1400 to 3000 pixels a side.
+ARTWORK_MIN, ARTWORK_MAX = 1400, 3000
+REQUIRED_TAGS = {"TIT2": "title", "TPE1": "author", "TALB": "show", "TCON": "genre", "APIC": "cover",
+                 "TGID": "episode guid", "WFED": "feed URL", "PCST": "podcast flag"}
+CHANNEL_REQUIRED = ["title", "link", "description", "language", f"{{{ITUNES_NS}}}image",
+                    f"{{{ITUNES_NS}}}category", f"{{{ITUNES_NS}}}explicit", f"{{{ITUNES_NS}}}author",
+                    f"{{{PODCAST_NS}}}guid", "{http://www.w3.org/2005/Atom}link"]
+ITEM_REQUIRED = ["title", "enclosure", "guid", "pubDate", f"{{{ITUNES_NS}}}duration"]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One row of the report: what was checked, for which episode (or the show), and the outcome."""
+
+    subject: str
+    check: str
+    ok: bool
+    detail: str = ""
+
+
+@dataclass
+class CheckReport:
+    results: list[CheckResult] = field(default_factory=list)
+
+    @property
+    def failures(self) -> list[CheckResult]:
+        return [r for r in self.results if not r.ok]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def add(self, subject: str, check: str, ok: bool, detail: str = "") -> None:
+        self.results.append(CheckResult(subject, check, ok, detail))
+
+
+def _short(name: str) -> str:
+    return name.split("}", 1)[-1] if "}" in name else name
+
+
+def check_show(show: Show, *, on_progress: ProgressCallback = silent,
+               extra: list[Callable[[Show, CheckReport], None]] | None = None) -> CheckReport:
+    """Run every check; never raises for what it finds (only for a show it cannot read at all)."""
+    report = CheckReport()
+    _check_artwork(show, report)
+    feed = _check_feed(show, report)
+    items = feed.findall("channel/item") if feed is not None else []
+    _check_items(show, items, report)
+    media = sorted((show.root / FEED_DIR / "media").glob("*.mp3"))
+    for n, mp3 in enumerate(media):
+        on_progress("checking", n, len(media))
+        _check_mp3(show, mp3, report)
+    on_progress("checking", len(media), len(media))
+    for hook in extra or []:
+        hook(show, report)
+    return report
+
+
+def _check_artwork(show: Show, report: CheckReport) -> None:
+    if show.artwork is None:
+        report.add("show", "artwork", False, "show.artwork is not set")
+        return
+    try:
+        from PIL import Image
+        with Image.open(show.artwork) as image:
+            width, height = image.size
+            kind = image.format
+    except (OSError, ValueError) as exc:
+        report.add("show", "artwork", False, f"{show.artwork}: cannot be read ({exc})")
+        return
+    ok = width == height and ARTWORK_MIN <= width <= ARTWORK_MAX and kind in ("PNG", "JPEG")
+    report.add("show", "artwork", ok, f"{show.artwork.name}: {width}x{height} {kind}"
+               + ("" if ok else f" (needs square, {ARTWORK_MIN}-{ARTWORK_MAX} px, PNG or JPEG)"))
+
+
+def _check_feed(show: Show, report: CheckReport) -> etree._Element | None:
+    path = show.root / FEED_DIR / FEED_FILE
+    if not path.is_file():
+        report.add("feed", "feed.xml exists", False, f"{path.relative_to(show.root)} not found; run 'rkaudio feed'")
+        return None
+    try:
+        root = etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True)).getroot()
+    except etree.XMLSyntaxError as exc:
+        report.add("feed", "well-formed XML", False, str(exc))
+        return None
+    report.add("feed", "well-formed XML", True, str(path.relative_to(show.root)))
+    channel = root.find("channel")
+    missing = [_short(tag) for tag in CHANNEL_REQUIRED if channel is None or channel.find(tag) is None]
+    report.add("feed", "channel elements", not missing,
+               "missing: " + ", ".join(missing) if missing else f"{len(CHANNEL_REQUIRED)} required elements present")
+    explicit = channel.findtext(f"{{{ITUNES_NS}}}explicit") if channel is not None else None
+    report.add("feed", "itunes:explicit", explicit in ("true", "false"), f"{explicit!r}")
+    return root
+
+
+def _local_file(show: Show, url: str) -> Path | None:
+    """The file under feed/ that ``url`` is served from, or None if it is not under base_url."""
+    base = show.base_url.rstrip("/") + "/"
+    if not show.base_url or not url.startswith(base):
+        return None
+    relative = url[len(base):]
+    target = (show.root / FEED_DIR / relative).resolve()
+    feed_dir = (show.root / FEED_DIR).resolve()
+    return target if feed_dir in target.parents else None
+
+
+def _check_items(show: Show, items: list[etree._Element], report: CheckReport) -> None:
+    guids: dict[str, str] = {}
+    for item in items:
+        title = item.findtext("title") or "(untitled)"
+        subject = f"episode '{title}'"
+        missing = [_short(tag) for tag in ITEM_REQUIRED if item.find(tag) is None]
+        report.add(subject, "item elements", not missing, "missing: " + ", ".join(missing) if missing else "")
+        guid = (item.findtext("guid") or "").strip()
+        duplicate = guids.get(guid)
+        report.add(subject, "unique guid", bool(guid) and duplicate is None,
+                   f"{guid}" + (f" (also '{duplicate}')" if duplicate else ""))
+        guids.setdefault(guid, title)
+        enclosure = item.find("enclosure")
+        if enclosure is not None:
+            url, length = enclosure.get("url", ""), enclosure.get("length", "")
+            path = _local_file(show, url)
+            if path is None or not path.is_file():
+                report.add(subject, "enclosure file", False, f"{url} is not a file under feed/")
+            else:
+                size = path.stat().st_size
+                report.add(subject, "enclosure length", length == str(size),
+                           f"feed says {length}, file has {size} bytes")
+                report.add(subject, "enclosure type", enclosure.get("type") == "audio/mpeg",
+                           str(enclosure.get("type")))
+        for element in item.findall(f"{{{PODCAST_NS}}}transcript") + item.findall(f"{{{PODCAST_NS}}}chapters"):
+            url = element.get("url", "")
+            path = _local_file(show, url)
+            kind = _short(element.tag)
+            ok = path is not None and path.is_file()
+            if ok and kind == "transcript":
+                ok = element.get("type") == TRANSCRIPT_TYPES.get(path.suffix.lstrip("."))
+            report.add(subject, f"{kind} URL", ok, url)
+
+
+def _check_mp3(show: Show, mp3: Path, report: CheckReport) -> None:
+    from mutagen.id3 import ID3, ID3NoHeaderError
+
+    from .loudness import measure
+
+    subject = f"feed/media/{mp3.name}"
+    try:
+        loud = measure(mp3, true_peak=True)
+    except RkaudioError as exc:
+        report.add(subject, "loudness", False, exc.message)
+        return
+    target, ceiling = show.audio.target_lufs, show.audio.true_peak_dbtp
+    report.add(subject, "loudness", abs(loud.integrated_lufs - target) < 0.55,
+               f"{loud.integrated_lufs:.1f} LUFS (target {target:g} ±0.5)")
+    tp = loud.true_peak_dbtp if loud.true_peak_dbtp is not None else float("-inf")
+    report.add(subject, "true peak", tp <= ceiling + 0.05, f"{tp:.1f} dBTP (ceiling {ceiling:g})")
+    try:
+        tags = ID3(mp3)
+    except ID3NoHeaderError:
+        report.add(subject, "tags", False, "no ID3 tag")
+        return
+    missing = [f"{frame} ({what})" for frame, what in REQUIRED_TAGS.items() if not tags.getall(frame)]
+    report.add(subject, "tags", not missing, "missing: " + ", ".join(missing) if missing
+               else f"ID3v2.{tags.version[1]}, {len(tags)} frames")
