@@ -28,9 +28,10 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench,openai-whisper]'
 	touch $@ $(VENV)/.installed-dev $(VENV)/.installed
 
-## demo: build .venv, install rkaudio, and finish the bundled demo episode into feed/media/
+## demo: build .venv, install rkaudio, and finish the bundled demo episode end to end: audio,
+## transcript, tags and feed (feed/)
 demo: $(VENV)/.installed
-	$(BIN)/rkaudio process $(DEMO) --title "Welcome to Radical Kindness" --no-transcribe
+	$(BIN)/rkaudio process $(DEMO)
 
 ## test: build .venv with the dev extras and run the whole test suite
 test: $(VENV)/.installed-dev
