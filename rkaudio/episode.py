@@ -17,8 +17,9 @@ One file per episode, written by people and read by rkaudio::
 Markdown with front matter (as static site generators use) rather than a bare TOML file, because
 the show notes are the longest and most edited part and read best as plain Markdown, while the
 fields above stay typed and checkable. ``process`` creates the file when there is none, from what it
-knows (title, date, a new guid, the next episode number, a summary from the transcript). Once the
-file exists it only ever adds a field that is missing (the guid, the date); every field a person
+knows (title, date, a new guid, the next episode number, the source recording; the summary and
+notes are left for a person to write). Once the file exists it only ever adds a field that is
+missing (the guid, the date); every field a person
 wrote stays exactly as written, comments and layout included (tomlkit edits the front matter in
 place).
 """
