@@ -10,7 +10,7 @@ import dataclasses
 import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -146,14 +146,44 @@ class Funding:
 
 
 @dataclass(frozen=True)
-class ShowPerson:
-    """Someone credited on the whole show (``podcast:person``)."""
+class Person:
+    """Someone heard or credited in a show or an episode (Podcasting 2.0 ``podcast:person``)."""
 
     name: str
     role: str = "host"
     group: str = "cast"
     href: str = ""
     img: str = ""
+
+
+_PERSON_FIELDS = ("name", "role", "group", "href", "img")
+
+
+def parse_people(value: Any, where: str, default_role: str, fail: Callable[[str], Exception]) -> tuple[Person, ...]:
+    """``[[people]]`` tables (show.toml or an episode's front matter) as `Person`s.
+
+    ``fail`` turns a message naming the table and field into the caller's error (which adds the file).
+    """
+    if not isinstance(value, list):
+        raise fail(f"{where} must be a list of tables ([[{where}]] with name = ...)")
+    people = []
+    for n, item in enumerate(value, 1):
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"].strip():
+            raise fail(f"{where} #{n} needs a name")
+        unknown = sorted(set(item) - set(_PERSON_FIELDS))
+        if unknown:
+            raise fail(f"{where} #{n}: unknown field {unknown[0]!r} (known: {', '.join(_PERSON_FIELDS)})")
+        for key in _PERSON_FIELDS[1:]:
+            if key in item and not isinstance(item[key], str):
+                raise fail(f"{where} #{n}: {key} must be text")
+        for key in ("href", "img"):
+            if item.get(key, "").strip() and not item[key].strip().startswith(("https://", "http://")):
+                raise fail(f"{where} #{n}: {key} must be an http(s) address, not {item[key]!r}")
+        people.append(Person(name=item["name"].strip(),
+                             role=item.get("role", default_role).strip().lower() or default_role,
+                             group=item.get("group", "cast").strip().lower() or "cast",
+                             href=item.get("href", "").strip(), img=item.get("img", "").strip()))
+    return tuple(people)
 
 
 @dataclass(frozen=True)
@@ -179,7 +209,7 @@ class Show:
     type: str = "episodic"
     locked: bool = False
     funding: tuple[Funding, ...] = ()
-    people: tuple[ShowPerson, ...] = ()
+    people: tuple[Person, ...] = ()
     #: The research library (CSL-JSON or BibTeX) the show notes cite, if any.
     research: Path | None = None
     #: ID3 version of the MP3's tags: 3 (v2.3, what every player reads) or 4.
@@ -299,7 +329,8 @@ def show_publishing(table: Mapping[str, Any], root: Path, source: str) -> dict[s
             raise ConfigError(f"{source}: show.id3_version must be 3 (ID3v2.3) or 4 (ID3v2.4), not {version!r}")
         fields["id3_version"] = version
     fields["funding"] = tuple(_funding(table.get("funding", []), source))
-    fields["people"] = tuple(_show_people(table.get("people", []), source))
+    fields["people"] = parse_people(table.get("people", []), "show.people", "host",
+                                    lambda message: ConfigError(f"{source}: {message}"))
     return fields
 
 
@@ -314,26 +345,6 @@ def _funding(value: Any, source: str) -> list[Funding]:
         if not isinstance(text, str):
             raise ConfigError(f"{source}: show.funding #{n}: text must be text")
         found.append(Funding(url=_url(item["url"], source, f"show.funding #{n} url"), text=text.strip()))
-    return found
-
-
-def _show_people(value: Any, source: str) -> list[ShowPerson]:
-    if not isinstance(value, list):
-        raise ConfigError(f"{source}: show.people must be a list of tables ([[show.people]] with name and role)")
-    found = []
-    for n, item in enumerate(value, 1):
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"].strip():
-            raise ConfigError(f"{source}: show.people #{n} needs a name")
-        unknown = sorted(set(item) - {"name", "role", "group", "href", "img"})
-        if unknown:
-            raise ConfigError(f"{source}: show.people #{n}: unknown field {unknown[0]!r}")
-        for key in ("role", "group", "href", "img"):
-            if key in item and not isinstance(item[key], str):
-                raise ConfigError(f"{source}: show.people #{n}: {key} must be text")
-        found.append(ShowPerson(name=item["name"].strip(), role=item.get("role", "host").strip().lower() or "host",
-                                group=item.get("group", "cast").strip().lower() or "cast",
-                                href=_url(item.get("href", ""), source, f"show.people #{n} href"),
-                                img=_url(item.get("img", ""), source, f"show.people #{n} img")))
     return found
 
 

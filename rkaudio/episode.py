@@ -36,7 +36,7 @@ from typing import Any
 
 import tomlkit
 
-from .config import EPISODES_DIR
+from .config import EPISODES_DIR, Person, parse_people
 from .errors import MetadataError
 from .files import write_text_atomic
 from .tags import Chapter
@@ -52,17 +52,6 @@ EPISODE_TYPES = ("full", "trailer", "bonus")
 _KEYS = {"title", "number", "season", "date", "summary", "guid", "explicit", "type", "chapters", "people",
          "research", "image", "source"}
 _TIME = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d+)?)$")
-
-
-@dataclass(frozen=True)
-class Person:
-    """Someone heard or credited in an episode or show (Podcasting 2.0 ``podcast:person``)."""
-
-    name: str
-    role: str = "guest"
-    group: str = "cast"
-    href: str = ""
-    img: str = ""
 
 
 @dataclass(frozen=True)
@@ -144,29 +133,6 @@ def _whole(data: dict[str, Any], key: str, path: Path) -> int | None:
     return value
 
 
-def _people(value: Any, where: str, path: Path) -> tuple[Person, ...]:
-    if not isinstance(value, list):
-        raise MetadataError(f"{where} must be a list of tables ([[{where}]] with name = ...)", path)
-    people = []
-    for n, item in enumerate(value, 1):
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"].strip():
-            raise MetadataError(f"{where} #{n} needs a name", path)
-        unknown = sorted(set(item) - {"name", "role", "group", "href", "img"})
-        if unknown:
-            raise MetadataError(f"{where} #{n}: unknown field {unknown[0]!r} (known: name, role, group, href, img)",
-                                path)
-        for key in ("role", "group", "href", "img"):
-            if key in item and not isinstance(item[key], str):
-                raise MetadataError(f"{where} #{n}: {key} must be text", path)
-        for key in ("href", "img"):
-            if item.get(key) and not str(item[key]).startswith(("https://", "http://")):
-                raise MetadataError(f"{where} #{n}: {key} must be an http(s) address, not {item[key]!r}", path)
-        people.append(Person(name=item["name"].strip(), role=item.get("role", "guest").strip().lower() or "guest",
-                             group=item.get("group", "cast").strip().lower() or "cast",
-                             href=item.get("href", ""), img=item.get("img", "")))
-    return tuple(people)
-
-
 def _chapters(value: Any, path: Path) -> tuple[Chapter, ...]:
     if not isinstance(value, list):
         raise MetadataError("chapters must be a list of tables ([[chapters]] with start and title)", path)
@@ -230,7 +196,8 @@ def read_episode(root: Path, slug: str) -> Episode:
         slug=slug, path=path, title=title, guid=guid, date=_date(data["date"], path),
         number=_whole(data, "number", path), season=_whole(data, "season", path),
         summary=_text(data, "summary", path), notes=body.strip(), explicit=explicit, type=kind,
-        people=_people(data.get("people", []), "people", path), chapters=_chapters(data.get("chapters", []), path),
+        people=parse_people(data.get("people", []), "people", "guest",
+                            lambda message: MetadataError(message, path)), chapters=_chapters(data.get("chapters", []), path),
         research=tuple(k.strip().lstrip("@") for k in research), image=_text(data, "image", path),
         source=_text(data, "source", path))
 

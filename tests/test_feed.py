@@ -183,3 +183,35 @@ def test_bad_category_is_named(show: Path) -> None:
     toml.write_text(toml.read_text(encoding="utf-8").replace('"Science"]', '"Gardening"]'), encoding="utf-8")
     out = run_subprocess("feed")
     assert_one_line_error(out, "show.toml", "Gardening")
+
+
+def test_people_of_the_show_and_of_an_episode(show: Path, speech_wav: Path) -> None:
+    configure(show)
+    toml = show / "show.toml"
+    toml.write_text(toml.read_text(encoding="utf-8")
+                    + '\n[[show.people]]\nname = "Host & Co"\nhref = "https://example.org/host"\n',
+                    encoding="utf-8")
+    # [[show.people]] must sit in the [show] table: move it above [audio].
+    text = toml.read_text(encoding="utf-8")
+    block = '[[show.people]]\nname = "Host & Co"\nhref = "https://example.org/host"\n'
+    toml.write_text(text.replace(block, "").replace("[audio]", block + "\n[audio]", 1), encoding="utf-8")
+    write_metadata(show, "guest", title="With a guest", date="2026-01-05T10:00:00Z",
+                   chapters='[[people]]\nname = "Jo Broadwood"\nrole = "Guest"\n')
+    process(speech_wav, "guest")
+    channel = _xml(show).find("channel")
+    (host,) = channel.findall(f"{{{PODCAST}}}person")
+    assert (host.text, host.get("role"), host.get("href")) == ("Host & Co", "host", "https://example.org/host")
+    (guest,) = channel.find("item").findall(f"{{{PODCAST}}}person")
+    assert (guest.text, guest.get("role"), guest.get("group")) == ("Jo Broadwood", "guest", "cast")
+
+
+@pytest.mark.parametrize("person, problem", [
+    ('[[people]]\nrole = "guest"\n', "people #1 needs a name"),
+    ('[[people]]\nname = "Jo"\nhref = "javascript:alert(1)"\n', r"href must be an http\(s\) address"),
+    ('[[people]]\nname = "Jo"\nage = 3\n', "unknown field 'age'"),
+])
+def test_a_bad_person_is_named(show: Path, speech_wav: Path, person: str, problem: str) -> None:
+    configure(show)
+    write_metadata(show, "bad", title="Bad", date="2026-01-05T10:00:00Z", chapters=person)
+    out = run_subprocess("process", speech_wav, "--slug", "bad", "--no-transcribe", *NO_STINGS)
+    assert_one_line_error(out, "episodes/bad.md", problem)
