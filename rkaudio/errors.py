@@ -66,3 +66,14 @@ class TranscriptError(RkaudioError):
     def __init__(self, message: str, path: Path | str | None = None, line: int | None = None) -> None:
         self.line = line
         super().__init__(f"line {line}: {message}" if line is not None else message, path)
+
+
+class StaleTranscriptError(TranscriptError):
+    """A save was refused because the file changed on disk since the editor loaded it.
+
+    Nothing was written; the reviewer's changes are still where they made them.
+    """
+
+
+class UnreviewedTranscriptError(TranscriptError):
+    """The show requires a reviewer's sign-off before publishing, and the transcript has none."""
