@@ -289,9 +289,11 @@
     const head = el("div", "cue-head");
     const number = el("span", "cue-number", `Cue ${index + 1}`);
     number.id = `cue-label-${cue.id}`;
-    const time = el("button", "cue-time", `${clock(cue.start, true)} – ${clock(cue.end, true)}`);
+    // The accessible name starts with what the button does and includes the visible times.
+    const time = el("button", "cue-time");
+    time.append(el("span", "visually-hidden", `Play cue ${index + 1}: `),
+                `${clock(cue.start, true)} – ${clock(cue.end, true)}`);
     time.type = "button";
-    time.setAttribute("aria-label", `Play cue ${index + 1} from ${clock(cue.start, true)}`);
     time.addEventListener("click", () => { seek(cue.start); if (audio.paused) play(); });
     const now = el("span", "now", "");
     const speakerLabel = el("label", "", "Speaker");
