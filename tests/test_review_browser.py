@@ -160,8 +160,9 @@ def test_listen_seek_edit_save_and_reload(browser, served: ReviewServer, show: P
         "the third cue to be highlighted")
     driver.execute_script("document.getElementById('audio').pause()")
 
-    # 3. Edit the second cue.
+    # 3. Edit the second cue, and name its speaker.
     replace_text(driver, 1, "Corrected by\nthe reviewer.")
+    driver.find_elements(By.CSS_SELECTOR, "#cues input.speaker")[1].send_keys("Ann Example")
     wait_for(lambda: "Unsaved" in driver.find_element(By.ID, "save-state").text, "the page to show unsaved work")
 
     # 4. Save, and read the file with webvtt-py: the edit is there and every timing is kept.
@@ -170,6 +171,7 @@ def test_listen_seek_edit_save_and_reload(browser, served: ReviewServer, show: P
     assert after[1] == ["Corrected by", "the reviewer."]
     assert after[:1] + after[2:] == before[:1] + before[2:]
     assert timings(show) == times
+    assert "<v Ann Example>Corrected by" in (show / "transcripts" / f"{SLUG}.vtt").read_text(encoding="utf-8")
     assert list((show / "transcripts" / "history" / SLUG).glob("*.vtt"))
     assert "Corrected by" in (show / "feed" / "transcripts" / f"{SLUG}.srt").read_text(encoding="utf-8")
 
@@ -333,6 +335,14 @@ def test_shortcuts_work_while_typing_and_unsure_words_are_marked(browser, served
     box.send_keys(Keys.ALT, "-")
     assert driver.execute_script("return document.getElementById('audio').playbackRate") == 0.75
     assert driver.switch_to.active_element == box
+    # Alt+G plays from the word at the cursor: here the word the engine was unsure of.
+    state = served.session.state()
+    word = [w for c in state["cues"] for w in c["words"] if w["text"] == UNSURE_WORD][0]
+    at = box.get_attribute("value").index(UNSURE_WORD) + 2
+    driver.execute_script("arguments[0].setSelectionRange(arguments[1], arguments[1])", box, at)
+    box.send_keys(Keys.ALT, "g")
+    wait_for(lambda: word["start"] - 0.05 <= current_time(driver) <= word["start"] + 1.0, "Alt+G to play the word")
+    driver.execute_script("document.getElementById('audio').pause()")
     # Correcting the unsure word removes its mark.
     value = box.get_attribute("value")
     assert UNSURE_WORD in value

@@ -339,6 +339,14 @@
     });
     wrap.append(backdrop, label, text);
     li.append(head, wrap, notes);
+    // A click on the cue itself, away from its fields, plays it (the time button does the same
+    // for the keyboard).
+    li.addEventListener("click", (event) => {
+      if (event.target === li || event.target === head || event.target === number || event.target === notes ||
+          notes.contains(event.target)) {
+        seek(cue.start);
+      }
+    });
     paintBackdrop(cue, backdrop, text);
     renderUnsure(cue, notes);
     return li;
