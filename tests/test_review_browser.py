@@ -197,7 +197,7 @@ def test_a_stale_save_is_refused_with_a_clear_message(browser, served: ReviewSer
     driver.find_element(By.ID, "save").click()
     alert = driver.find_element(By.ID, "alert")
     wait_for(alert.is_displayed, "the refusal")
-    assert "changed on disk" in alert.text and "Nothing was overwritten" in alert.text
+    assert "changed on disk" in alert.text and "not overwritten" in alert.text
     assert vtt.read_bytes() == on_disk
     assert not (show / "transcripts" / "history").exists()
     assert "Unsaved" in driver.find_element(By.ID, "save-state").text

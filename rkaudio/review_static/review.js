@@ -696,8 +696,8 @@
       writeDraft();
       showSaveState();
       if (error.status === 409) {
-        showAlert(`Not saved: ${error.message}. Nothing was overwritten, and your changes are kept in this ` +
-                  "browser: reload the page to see the file as it is now, and choose whether to use your changes.");
+        showAlert(`Not saved: ${error.message}. Your changes are kept in this browser: after the reload ` +
+                  "you can choose whether to apply them to the file as it is now.");
       } else {
         showAlert(`Not saved: ${error.message}`);
       }
