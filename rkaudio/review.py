@@ -164,7 +164,8 @@ def cues_from_json(data: Any) -> list[Cue]:
         if not isinstance(identifier, str) or "-->" in identifier or len(identifier) > MAX_FIELD_CHARS:
             raise bad("identifier must be text without \"-->\"")
         identifier = " ".join(identifier.split())
-        if not isinstance(settings, str) or not all(_SETTING.fullmatch(t) for t in settings.split()):
+        if (not isinstance(settings, str) or "-->" in settings
+                or not all(_SETTING.fullmatch(t) for t in settings.split())):
             raise bad("settings must be WebVTT cue settings such as \"align:start\"")
         cues.append(Cue(start, end, tuple(lines), speaker, identifier=identifier, settings=" ".join(settings.split())))
     return cues

@@ -115,6 +115,7 @@ class ReviewHandler(BaseHTTPRequestHandler):
         self._dispatch("PUT")
 
     def _dispatch(self, method: str) -> None:
+        self._body_read = False
         try:
             if not self._host_ok():
                 self._error(HTTPStatus.FORBIDDEN, "this server answers only at its own address")
@@ -197,6 +198,7 @@ class ReviewHandler(BaseHTTPRequestHandler):
             raise _BadRequest(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
                               f"the request is larger than {MAX_BODY_BYTES // (1024 * 1024)} MB")
         data = self.rfile.read(length)
+        self._body_read = True
         media_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if media_type != "application/json":
             raise _BadRequest(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "send JSON (Content-Type: application/json)")
@@ -211,6 +213,9 @@ class ReviewHandler(BaseHTTPRequestHandler):
     # --- responses ---------------------------------------------------------------------------
 
     def _headers(self, status: int, content_type: str, length: int, extra: dict[str, str] | None = None) -> None:
+        if self.headers.get("Content-Length", "0") not in ("", "0") and not self._body_read:
+            # An unread body would be taken for the next request on this connection.
+            self.close_connection = True
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(length))

@@ -26,7 +26,7 @@ from conftest import assert_one_line_error, run_subprocess
 from rkaudio.config import load_show
 from rkaudio.errors import ConfigError, StaleTranscriptError, TranscriptError, UnreviewedTranscriptError
 from rkaudio.review import ReviewSession, cues_from_json, episode_source, find_episode_audio
-from rkaudio.review_server import MAX_BODY_BYTES
+from rkaudio.review_server import DEFAULT_PORT, MAX_BODY_BYTES
 from rkaudio.transcript_signoff import require_reviewed, review_status, sign_off, unreviewed
 
 
@@ -344,6 +344,24 @@ def test_review_command_errors_are_one_line(rk, show: Path, episode: Path) -> No
     episode.write_text("not a vtt\n", encoding="utf-8")
     out = rk("review", SLUG, "--no-browser")
     assert_one_line_error(out, "transcripts/ep1.vtt", "line 1")
+
+
+def test_review_help_lists_the_options(rk) -> None:
+    out = rk("review", "--help")
+    assert out.code == 0
+    for text in ("--port", "--no-browser", str(DEFAULT_PORT), "127.0.0.1"):
+        assert text in out.out, text
+
+
+def test_unread_bodies_do_not_poison_the_connection(show: Path, episode: Path) -> None:
+    with running_server(show) as server:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        body = b'GET /api/transcript HTTP/1.1\r\nHost: x\r\n\r\n'  # smuggled as a body
+        conn.request("PUT", "/api/transcript", body=body, headers={"Content-Type": "application/json"})
+        response = conn.getresponse()
+        assert response.status == 403 and response.getheader("Connection") == "close"
+        response.read()
+        conn.close()
 
 
 def test_review_command_serves_until_ctrl_c(show: Path, episode: Path) -> None:

@@ -542,7 +542,9 @@
       const caret = active.tagName === "TEXTAREA" ? active.selectionStart : null;
       return { index, caret };
     }
-    return { index: focusCue, caret: focusCaret };
+    // Focus moved to a toolbar button: the cue last worked in still knows where its cursor was.
+    const box = cueNode(focusCue) && cueNode(focusCue).querySelector("textarea");
+    return { index: focusCue, caret: box ? box.selectionStart : focusCaret };
   }
 
   function split() {
