@@ -7,6 +7,8 @@ DEMO   := episodes/welcome-to-radical-kindness.flac
 # CPU build is enough; pin it so pip never reaches for a multi-GB CUDA build. Elsewhere:
 #   make test TORCH="torch --index-url https://download.pytorch.org/whl/cpu"
 TORCH  ?= torch==2.13.0
+# axe-core, which the review editor's accessibility test runs in the browser (from npm, gitignored).
+AXE    := node_modules/axe-core/axe.min.js
 
 .PHONY: demo test bench stings clean
 
@@ -33,8 +35,15 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed
 	$(BIN)/rkaudio process $(DEMO)
 
-## test: build .venv with the dev extras and run the whole test suite
-test: $(VENV)/.installed-dev
+$(AXE):
+	@if command -v npm >/dev/null 2>&1; then \
+		npm install --prefix "$(CURDIR)" --no-save --no-audit --no-fund axe-core@4; \
+	else \
+		echo "npm not found: the review editor's accessibility test will be skipped"; \
+	fi
+
+## test: build .venv with the dev extras, fetch axe-core, and run the whole test suite
+test: $(VENV)/.installed-dev $(AXE)
 	$(BIN)/python -m pytest
 
 ## bench: time rkaudio against its peers: processing a generated hour-long recording, and
@@ -49,4 +58,4 @@ stings: $(VENV)/.installed
 	write_sting(Path('assets/intro.flac'), 'intro', 3.0); write_sting(Path('assets/outro.flac'), 'outro', 3.0)"
 
 clean:
-	rm -rf $(VENV) feed/media feed/*.xml masters bench/out
+	rm -rf $(VENV) node_modules feed/media feed/*.xml masters bench/out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -347,6 +348,50 @@ def check(
         else:
             check_table(report)
         return 0 if report.ok else 1
+
+    _run(debug, work)
+
+
+# --- review -------------------------------------------------------------------------------------
+
+@app.command()
+def review(
+    slug: Annotated[str, typer.Argument(help="The episode's slug (transcripts/SLUG.vtt).", show_default=False)],
+    port: Annotated[Optional[int], typer.Option(
+        min=0, max=65535, show_default=False,
+        help="Port on 127.0.0.1 to serve the editor on (default 8719); 0 for any free port. The browser keeps "
+             "unsaved changes per address, so use the same port to find them again.")] = None,
+    no_browser: Annotated[bool, typer.Option("--no-browser", help="Print the editor's address; do not open a browser.")] = False,
+    workspace: Workspace = None,
+    debug: Debug = False,
+) -> None:
+    """Review and correct transcripts/SLUG.vtt in the browser while listening to the episode (Ctrl-C stops)."""
+    import webbrowser
+
+    from .review import ReviewSession
+    from .review_server import DEFAULT_PORT, start_server
+
+    def work() -> None:
+        show = _show(workspace)
+        session = ReviewSession(show, slug)
+        server = start_server(session, DEFAULT_PORT if port is None else port)
+        try:
+            typer.echo(f"Reviewing {session.shown_vtt} at {server.url}")
+            if session.audio is None:
+                typer.echo("No audio found for this episode (feed/media/ or episodes/); the transcript can still be edited.")
+            typer.echo("Press Ctrl-C to stop.")
+            if not no_browser:
+                # Without a display, Python would fall back to a text-mode browser in this terminal.
+                headless = sys.platform.startswith("linux") and not (os.environ.get("DISPLAY")
+                                                                     or os.environ.get("WAYLAND_DISPLAY"))
+                if headless or not webbrowser.open(server.url):
+                    typer.echo("Open the address above in a web browser.")
+            try:
+                server.serve_forever()
+            except KeyboardInterrupt:
+                typer.echo("Stopped the review server. Unsaved changes stay in the browser until you save them.")
+        finally:
+            server.server_close()
 
     _run(debug, work)
 

@@ -114,6 +114,8 @@ class TranscriptSettings:
     #: Beam search width: 5 is Whisper's own default; 1 (greedy) is faster and a little less exact.
     beam_size: int = 5
     rules: CaptionRules = field(default_factory=CaptionRules)
+    #: Publishing refuses a transcript no reviewer has signed off (``rkaudio review``).
+    require_review: bool = False
 
     def validated(self, source: str) -> TranscriptSettings:
         """Return self, or raise ConfigError naming the bad field and where it came from."""
@@ -388,7 +390,7 @@ def audio_from_table(table: Mapping[str, Any], root: Path, source: str,
 
 
 _TRANSCRIPT_KEYS = {"enabled", "engine", "model", "device", "language", "batch_size", "beam_size",
-                    "max_chars", "max_lines", "min_duration", "max_duration", "max_cps"}
+                    "max_chars", "max_lines", "min_duration", "max_duration", "max_cps", "require_review"}
 _RULE_KEYS = {"max_chars": (int, "max_chars"), "max_lines": (int, "max_lines"),
               "min_duration": ((int, float), "min_duration"), "max_duration": ((int, float), "max_duration"),
               "max_cps": ((int, float), "max_cps")}
@@ -404,8 +406,9 @@ def transcript_from_table(table: Mapping[str, Any], root: Path, source: str,
     s = base or TranscriptSettings()
     p = "transcript."
     changes: dict[str, Any] = {}
-    if "enabled" in table:
-        changes["enabled"] = _typed(table, "enabled", bool, source, p)
+    for key in ("enabled", "require_review"):
+        if key in table:
+            changes[key] = _typed(table, key, bool, source, p)
     for key in ("engine", "device"):
         if key in table:
             changes[key] = _typed(table, key, str, source, p).strip().lower()

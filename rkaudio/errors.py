@@ -73,3 +73,14 @@ class MetadataError(RkaudioError):
     is not in the library); the message names the episode or file and the field."""
 
     exit_code = 7
+
+
+class StaleTranscriptError(TranscriptError):
+    """A save was refused because the file changed on disk since the editor loaded it.
+
+    Nothing was written; the reviewer's changes are still where they made them.
+    """
+
+
+class UnreviewedTranscriptError(TranscriptError):
+    """The show requires a reviewer's sign-off before publishing, and the transcript has none."""

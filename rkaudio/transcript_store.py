@@ -6,6 +6,7 @@
 * ``<slug>.words.json``: word timings and probabilities, cue by cue, and which cues the reviewer
   wrote (see `transcript_review`);
 * ``<slug>.srt``, ``.json`` (Podcasting 2.0), ``.txt`` and ``.html``: made from the .vtt;
+* ``<slug>.review.json``: the reviewers' sign-offs (see `transcript_signoff`);
 * ``history/<slug>/<UTC time>.<ext>``: every earlier version of any of these files, saved there
   before anything replaces it.
 
@@ -19,27 +20,32 @@ the cues a reviewer wrote. Nothing is written when the .vtt (or the sidecar) is 
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
 
 from .config import FEED_DIR, TRANSCRIPTS_DIR
-from .errors import TranscriptError
+from .errors import StaleTranscriptError, TranscriptError
 from .files import write_bytes_atomic
 from .transcript import CaptionRules, Cue, Transcript
 from .transcript_check import Finding, check_cues
 from .transcript_formats import to_html, to_podcast_json, to_srt, to_text, to_vtt
 from .transcript_review import Sidecar, SidecarCue, merge, parse_sidecar, reconcile, sidecar_json
-from .vtt_reader import read_vtt
+from .vtt_reader import parse_vtt, read_vtt
 
 PUBLISHED_DIR = f"{FEED_DIR}/transcripts"
 HISTORY_DIR = "history"
 #: The formats published in the feed, made from the reviewed .vtt.
 PUBLISHED_FORMATS = ("vtt", "srt", "json", "html", "txt")
 _SAFE_SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+#: A .vtt in the history folder: the UTC time it was replaced, and a count for two in one instant.
+_HISTORY_VTT = re.compile(r"(\d{8}T\d{6}\.\d{6}Z)(?:-(\d+))?\.vtt")
+#: The name that restores the engine's latest output (``<slug>.machine.vtt``).
+MACHINE_VERSION = "machine"
 
 Action = Literal["created", "kept", "merged", "regenerated"]
 
@@ -76,6 +82,11 @@ class TranscriptFiles:
 
     def published(self, ext: str) -> Path:
         return self.root / PUBLISHED_DIR / f"{self.slug}.{ext}"
+
+    @property
+    def review(self) -> Path:
+        """The reviewers' sign-offs (see `transcript_signoff`)."""
+        return self._named("review.json")
 
     @property
     def history(self) -> Path:
@@ -267,3 +278,130 @@ def _regenerate(files: TranscriptFiles, writer: _Writer, *, title: str | None, l
         slug=files.slug, action="regenerated", empty=current.transcript().is_empty,
         reviewer_cues=current.reviewed_count, written=writer.written, archived=writer.archived,
         findings=check_cues(reviewed, rules))
+
+
+# --- saving from the review editor, history and restoring -------------------------------------
+
+def digest(data: bytes) -> str:
+    """The SHA-256 of a file's bytes: tells whether the .vtt changed since someone read it."""
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class ReviewedTranscript:
+    """The reviewed .vtt as read at one moment: its digest and its cues, with words where known."""
+
+    digest: str
+    transcript: Transcript
+
+
+def read_reviewed(show_root: Path, slug: str) -> ReviewedTranscript:
+    """The reviewed transcript and the digest of the very bytes it was read from.
+
+    Cues keep the words (timings, probabilities) of the words sidecar wherever the reviewer left
+    their text unchanged. TranscriptError if the .vtt is missing or malformed.
+    """
+    files = transcript_files(show_root, slug)
+    data = _read_vtt_bytes(files)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise TranscriptError("is not UTF-8 text; save it as UTF-8", files.shown(files.vtt), line) from None
+    cues = parse_vtt(text, files.shown(files.vtt))
+    sidecar = reconcile(cues, _previous_sidecar(files))
+    return ReviewedTranscript(digest(data), sidecar.transcript())
+
+
+def save_reviewed(show_root: Path, slug: str, cues: Sequence[Cue], *, expected: str | None,
+                  rules: CaptionRules | None = None, now: Callable[[], datetime] = _utc_now) -> TranscriptUpdate:
+    """Write ``cues`` as the reviewed .vtt, then remake the other formats and the published copies.
+
+    The previous .vtt goes to the history folder first. ``expected`` is the digest of the .vtt the
+    reviewer loaded: if the file changed on disk since (another editor, a hand edit, a merge),
+    StaleTranscriptError is raised and nothing is written. Emptied cues are kept, as a reviewer's
+    deletions. What is written must read back with the strict reader, or nothing is written.
+    """
+    files = transcript_files(show_root, slug)
+    text = to_vtt(cues, keep_empty=True)
+    parse_vtt(text, files.shown(files.vtt))
+    return _replace_vtt(files, text, expected, rules, now)
+
+
+@dataclass(frozen=True)
+class TranscriptVersion:
+    """An earlier reviewed .vtt kept in the history folder (or the engine's latest output)."""
+
+    #: What `restore_version` takes: the file's name in the history folder, or "machine".
+    name: str
+    path: Path
+    #: When this version was replaced (the history keeps a file the moment it is replaced);
+    #: None for the machine transcript.
+    replaced_at: datetime | None
+
+
+def transcript_history(show_root: Path, slug: str) -> list[TranscriptVersion]:
+    """Every earlier reviewed .vtt of the episode, the most recently replaced first."""
+    files = transcript_files(show_root, slug)
+    found = []
+    try:
+        entries = list(files.history.iterdir()) if files.history.is_dir() else []
+    except OSError as exc:
+        raise TranscriptError(f"cannot be read: {exc.strerror or exc}", files.shown(files.history)) from None
+    for path in entries:
+        match = _HISTORY_VTT.fullmatch(path.name)
+        if match is None or not path.is_file():
+            continue
+        moment = datetime.strptime(match.group(1), "%Y%m%dT%H%M%S.%fZ").replace(tzinfo=timezone.utc)
+        found.append((moment, int(match.group(2) or 1), TranscriptVersion(path.name, path, moment)))
+    found.sort(key=lambda item: (item[0], item[1]), reverse=True)
+    return [version for _, _, version in found]
+
+
+def history_version(show_root: Path, slug: str, name: str) -> TranscriptVersion:
+    """One version by name ("machine" or a history file name); TranscriptError if there is none."""
+    files = transcript_files(show_root, slug)
+    if name == MACHINE_VERSION:
+        if files.machine_vtt.is_file():
+            return TranscriptVersion(MACHINE_VERSION, files.machine_vtt, None)
+    elif _HISTORY_VTT.fullmatch(name):
+        for version in transcript_history(show_root, slug):
+            if version.name == name:
+                return version
+    raise TranscriptError(f"there is no earlier version named {name!r}", files.shown(files.history))
+
+
+def restore_version(show_root: Path, slug: str, name: str, *, expected: str | None,
+                    rules: CaptionRules | None = None, now: Callable[[], datetime] = _utc_now) -> TranscriptUpdate:
+    """Make an earlier version the reviewed .vtt again; the current one goes to the history first.
+
+    ``expected`` works as in `save_reviewed`. The version must read cleanly, or nothing is written.
+    """
+    files = transcript_files(show_root, slug)
+    version = history_version(show_root, slug, name)
+    read_vtt(version.path, files.shown(version.path))
+    try:
+        text = version.path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise TranscriptError(f"cannot be read: {exc.strerror or exc}", files.shown(version.path)) from None
+    return _replace_vtt(files, text, expected, rules, now)
+
+
+def _read_vtt_bytes(files: TranscriptFiles) -> bytes:
+    try:
+        return files.vtt.read_bytes()
+    except FileNotFoundError:
+        raise TranscriptError("not found: there is no transcript for this episode yet",
+                              files.shown(files.vtt)) from None
+    except OSError as exc:
+        raise TranscriptError(f"cannot be read: {exc.strerror or exc}", files.shown(files.vtt)) from None
+
+
+def _replace_vtt(files: TranscriptFiles, text: str, expected: str | None, rules: CaptionRules | None,
+                 now: Callable[[], datetime]) -> TranscriptUpdate:
+    if expected is not None and digest(_read_vtt_bytes(files)) != expected:
+        raise StaleTranscriptError("changed on disk since the editor loaded it, so it was not overwritten; "
+                                   "reload to see the version on disk", files.shown(files.vtt))
+    writer = _Writer(files, now())
+    writer.put(files.vtt, text)
+    return _regenerate(files, writer, title=None, language=None, rules=rules)

@@ -111,6 +111,8 @@ max_lines = 2
 min_duration = 1.0
 max_duration = 7.0
 max_cps = 20.0
+# Refuse to publish a transcript until a reviewer has marked it as reviewed in 'rkaudio review'.
+require_review = false
 '''
 
 
