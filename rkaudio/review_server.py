@@ -21,6 +21,7 @@ import json
 import logging
 import re
 import secrets
+import sys
 from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -69,6 +70,16 @@ class ReviewServer(ThreadingHTTPServer):
         self.token = token or secrets.token_urlsafe(24)
         self.static = {p.name: p for p in STATIC_DIR.iterdir() if p.is_file()}
         super().__init__((HOST, port), ReviewHandler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A browser that hangs up mid-request (a seek cancels an audio range request, a closed
+        tab drops its keep-alive connection) is normal, not an error to print; anything else is
+        logged, never printed as a traceback into the reviewer's terminal."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            return
+        log.warning("review server: a request failed: %s", error)
+        log.debug("review server: the failed request's traceback", exc_info=True)
 
     @property
     def port(self) -> int:

@@ -364,6 +364,27 @@ def test_unread_bodies_do_not_poison_the_connection(show: Path, episode: Path) -
         conn.close()
 
 
+def test_a_client_hanging_up_mid_response_prints_no_traceback(show: Path, episode: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """Browsers drop connections all the time (a seek cancels an audio request): no traceback."""
+    import socket
+    import struct
+
+    with running_server(show) as server:
+        for _ in range(3):
+            sock = socket.create_connection(("127.0.0.1", server.port))
+            sock.sendall(f"GET /api/audio?token={server.token} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n\r\n"
+                         .encode())
+            # Once the server waits for the next request on this keep-alive connection, hang up with a
+            # reset (linger 0), leaving the response unread.
+            time.sleep(0.2)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()
+        time.sleep(0.5)
+        assert _request(server, "GET", "/api/transcript")[0] == 200  # still serving
+    assert "Traceback" not in capsys.readouterr().err
+
+
 def test_review_command_serves_until_ctrl_c(show: Path, episode: Path) -> None:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen([sys.executable, "-m", "rkaudio.cli", "review", SLUG, "--port", "0", "--no-browser"],
