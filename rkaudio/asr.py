@@ -52,6 +52,16 @@ VAD_PIECE_SECONDS = 60.0
 #: Speech this close to a cut between pieces on both sides is one stretch.
 CUT_TOLERANCE_S = 0.05
 
+# Whisper's own quality thresholds (openai-whisper's transcribe() defaults), which every engine
+# applies: a window is taken for non-speech when the model's no-speech probability is above 0.6 and
+# its average log-probability below -1; text whose gzip compression ratio is above 2.4 repeats
+# itself (a decoding loop) and is decoded again at the next temperature.
+NO_SPEECH_THRESHOLD = 0.6
+LOG_PROB_THRESHOLD = -1.0
+COMPRESSION_RATIO_THRESHOLD = 2.4
+#: Temperatures tried in turn for a window that failed at 0 (Whisper's fallback schedule).
+FALLBACK_TEMPERATURES = (0.2, 0.4, 0.6, 0.8, 1.0)
+
 
 class Engine(Protocol):
     """A speech recogniser: audio and speech windows in, timed words out."""
@@ -104,6 +114,22 @@ def load_engine(settings: TranscriptSettings, language: str) -> Engine:
         return OpenAIWhisperEngine(settings.model, device=settings.device, language=language,
                                    beam_size=settings.beam_size)
     raise ConfigError(f"unknown transcript engine {settings.engine!r}")
+
+
+def check_engine(settings: TranscriptSettings) -> None:
+    """Raise now if the engine is not installed or its model cannot be found, without loading it.
+
+    ``process`` calls this before its audio work, so a wrong setting is reported at once rather
+    than after an hour-long encode.
+    """
+    if settings.engine == "faster-whisper":
+        from .engine_faster import resolve_model
+        resolve_model(settings.model)
+    elif settings.engine == "openai-whisper":
+        from .engine_openai import check_available
+        check_available(settings.model)
+    else:
+        raise ConfigError(f"unknown transcript engine {settings.engine!r}")
 
 
 # --- finding speech -------------------------------------------------------------------------------

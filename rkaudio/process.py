@@ -30,7 +30,8 @@ from .loudness import Loudness, measure
 from .naming import slugify
 from .progress import ProgressCallback, silent
 from .tags import write_basic_tags
-from .transcription import TranscriptReport, check_reviewed, publish_transcript, transcribe_episode
+from .transcription import (TranscriptReport, check_ready, check_reviewed, publish_transcript,
+                            transcribe_episode)
 
 log = logging.getLogger(__name__)
 
@@ -192,8 +193,12 @@ def process_episode(show: Show, source: Path, *, slug: str | None = None, title:
     info = ffmpeg_tool.probe(source)
     check_wav_complete(source)
     name = episode_slug(source, slug)
-    # A hand-edited transcript that does not parse stops the run before any work, not after it.
-    check_reviewed(show, name)
+    # A hand-edited transcript that does not parse, or a transcript engine that is not installed or
+    # has no model, stops the run before any work, not after it.
+    if transcribe is not None:
+        check_ready(show, name, transcribe, retranscribe=retranscribe)
+    else:
+        check_reviewed(show, name)
     warnings: list[str] = []
 
     stated = info.duration or 0.0

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import ffmpeg_tool
-from .asr import AsrResult, Engine, load_engine, shift_words, transcribe_file
+from .asr import AsrResult, Engine, check_engine, load_engine, shift_words, transcribe_file
 from .config import AudioSettings, Show, TranscriptSettings
 from .errors import InputError
 from .inputs import check_wav_complete
@@ -64,6 +64,14 @@ def check_reviewed(show: Show, slug: str) -> None:
     files = transcript_files(show.root, slug)
     if files.vtt.exists():
         read_vtt(files.vtt, files.shown(files.vtt))
+
+
+def check_ready(show: Show, slug: str, settings: TranscriptSettings, *, retranscribe: bool = False) -> None:
+    """Raise now if the transcript step would fail at its start: a malformed reviewed .vtt, or (when
+    the engine is to run) an engine that is not installed or a model that cannot be found."""
+    check_reviewed(show, slug)
+    if retranscribe or not has_reviewed_transcript(show.root, slug):
+        check_engine(settings)
 
 
 def transcribe_episode(show: Show, source: Path, slug: str, *, title: str | None = None,

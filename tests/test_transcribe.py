@@ -345,6 +345,16 @@ def test_missing_model_folder(show: Path, speech_wav: Path, tmp_path: Path) -> N
     assert_one_line_error(out, "empty-model", "model.bin")
 
 
+def test_bad_model_stops_process_before_any_audio_work(show: Path, speech_wav: Path, tmp_path: Path) -> None:
+    out = run_clirunner("process", str(speech_wav), "--slug", "ep", "--model", str(tmp_path / "no-model-here"))
+    assert_one_line_error(out, "no-model-here", "model")
+    assert not (show / "feed" / "media" / "ep.mp3").exists()
+    # With --no-transcribe the model is not needed, so its absence is no error.
+    out = run_clirunner("process", str(speech_wav), "--slug", "ep", "--model", str(tmp_path / "no-model-here"),
+                        "--no-transcribe", "--quiet")
+    assert out.code == 0, out
+
+
 def test_named_model_offline_is_one_clear_line(show: Path, speech_wav: Path) -> None:
     out = run_subprocess("transcribe", speech_wav, "--model", "base.en",
                          env={"HF_HUB_OFFLINE": "1"})
