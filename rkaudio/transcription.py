@@ -93,6 +93,8 @@ def transcribe_episode(show: Show, source: Path, slug: str, *, title: str | None
         return _report(update, show, offset_s, None)
     info = ffmpeg_tool.probe(source)
     check_wav_complete(source)
+    if title is None and not has_reviewed_transcript(show.root, slug):
+        title = source.stem
     language = transcript_language(show, settings)
     engine = engine or load_engine(settings, language)
     result = transcribe_file(source, engine, language=language, total_seconds=info.duration,

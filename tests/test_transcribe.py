@@ -236,6 +236,20 @@ class _StandIn:
         return speech(self.text, clips[0][0]) if clips else []
 
 
+def test_new_transcript_page_takes_the_recordings_name(show: Path) -> None:
+    """Without --title, a new transcript is titled with the recording's file name; a kept one keeps its own."""
+    from rkaudio.config import load_show
+    from rkaudio.transcription import transcribe_episode
+
+    source = mh.write_wav(show / "episodes" / "Kindness at work.wav", mh.speech(6.0, rate=16000), 16000)
+    transcribe_episode(load_show(show), source, "ep", engine=_StandIn("one two three four"))
+    page = show / "feed" / "transcripts" / "ep.html"
+    assert "<title>Kindness at work: transcript</title>" in page.read_text(encoding="utf-8")
+    renamed = source.rename(source.with_name("take-2.wav"))
+    transcribe_episode(load_show(show), renamed, "ep", retranscribe=True, engine=_StandIn("one two three five"))
+    assert "<title>Kindness at work: transcript</title>" in page.read_text(encoding="utf-8")
+
+
 def test_stand_in_words_shift_by_the_offset(show: Path) -> None:
     from rkaudio.config import load_show
     from rkaudio.transcription import transcribe_episode
