@@ -21,15 +21,18 @@ import struct
 from pathlib import Path
 from typing import Any
 
-from .errors import TranscriptError
+from .errors import ConfigError
 
 #: CTranslate2's dtype ids, in order (ctranslate2/specs/model_spec.py).
 _DTYPES = ("float32", "int8", "int16", "int32", "float16", "bfloat16")
 _SUPPORTED_BINARY_VERSIONS = (5, 6)
 
 
-class ConversionError(TranscriptError):
-    """A model folder cannot be converted; the message names the file and why."""
+class ConversionError(ConfigError):
+    """A model folder cannot be converted; the message names the file and why.
+
+    A ConfigError (exit code 3): the model a setting or option points at is not usable.
+    """
 
 
 def read_ct2_model(path: Path) -> dict[str, Any]:
