@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -44,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from wer_helpers import normalise  # noqa: E402  (the tests' scorer, so both agree)
 
 from rkaudio import ffmpeg_tool
+from rkaudio.config import TranscriptSettings
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -73,10 +75,18 @@ class Tool:
     text_out: str
     runs: list[RunResult] = field(default_factory=list)
     wers: list[float] = field(default_factory=list)
+    #: CPU seconds (user + system) of the command and every process it ran, per run.
+    cpu: list[float] = field(default_factory=list)
+    #: The 1-minute load average just before each run (the machine may be shared).
+    load: list[float] = field(default_factory=list)
 
     @property
     def median_s(self) -> float:
         return statistics.median(r.wall_s for r in self.runs)
+
+    @property
+    def median_wer(self) -> float:
+        return statistics.median(self.wers)
 
 
 def build_programme(ffmpeg: str, minutes: float, out: Path) -> tuple[Path, str, float]:
@@ -115,6 +125,18 @@ def build_programme(ffmpeg: str, minutes: float, out: Path) -> tuple[Path, str, 
     subprocess.run(args, check=True)
     seconds = float(ffmpeg_tool.probe(wav).duration or 0.0)
     return wav, " ".join(texts[k] for k in order), seconds
+
+
+def ffmpeg_dir(ffmpeg: str) -> Path:
+    """A folder where ``ffmpeg`` is the same binary rkaudio uses: openai-whisper's command runs
+    ``ffmpeg`` by that name from PATH, and the binary in the imageio-ffmpeg wheel has another name."""
+    folder = OUT / "bin"
+    folder.mkdir(parents=True, exist_ok=True)
+    link = folder / "ffmpeg"
+    if not (link.is_symlink() and os.readlink(link) == ffmpeg):
+        link.unlink(missing_ok=True)
+        link.symlink_to(ffmpeg)
+    return folder
 
 
 def console_script(name: str) -> str | None:
@@ -170,25 +192,36 @@ def run_all(tools: list[Tool], runs: int, env: dict[str, str], reference: str) -
         print(f"Round {run} of {runs}", flush=True)
         for tool in tools:
             argv = [a.replace("{run}", str(run)) for a in tool.argv]
+            load = os.getloadavg()[0]
+            # Every finished descendant that was waited for counts in RUSAGE_CHILDREN, so the
+            # difference is the CPU time of this command's whole process tree.
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             result = timed_run(tool.label, argv, env=env, log=OUT / "logs" / f"{tool.key}-{run}.log")
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
             if not result.ok:
                 raise BenchError(f"{tool.label} failed (exit {result.returncode}):\n{log_tail(result.log)}")
             text = Path(tool.text_out.replace("{run}", str(run))).read_text(encoding="utf-8")
             tool.runs.append(result)
             tool.wers.append(jiwer.wer(normalise(reference), normalise(text)))
-            print(f"  {tool.label}: {result.wall_s:.1f} s, WER {tool.wers[-1]:.1%}, "
-                  f"peak {result.tree_peak_bytes / report.MB:.0f} MB", flush=True)
+            tool.cpu.append((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
+            tool.load.append(load)
+            print(f"  {tool.label}: {result.wall_s:.1f} s, CPU {tool.cpu[-1]:.1f} s, WER {tool.wers[-1]:.1%}, "
+                  f"peak {result.tree_peak_bytes / report.MB:.0f} MB, load {load:.2f} before", flush=True)
 
 
 def render(tools: list[Tool], seconds: float, words: int, runs: int, machine: str, date: str,
            command: str, missing_openai: bool) -> str:
     default = tools[0]
+    settings = TranscriptSettings()
+    loads = [load for t in tools for load in t.load]
     lines = [
         "## Transcribing an episode",
         "",
         f"Run on {date} with `{command}`.",
         "",
         f"- Machine: {machine}",
+        f"- Load: the 1-minute load average before each run was {min(loads):.2f}–{max(loads):.2f} "
+        f"(median {statistics.median(loads):.2f}) on {report_cpus()} CPUs",
         f"- Software: {software()}",
         f"- Input: the {len(CLIPS)} committed speech clips (TTS of the seed texts: "
         f"`episodes/welcome-to-radical-kindness.flac` and `tests/data/speech/*.flac`) joined with "
@@ -198,41 +231,59 @@ def render(tools: list[Tool], seconds: float, words: int, runs: int, machine: st
         "openai-whisper a checkpoint converted from it (`rkaudio.ct2_convert`)",
         f"- Runs: {runs} per tool, interleaved; times are medians",
         "",
-        "| Tool | Median wall (s) | Min–max (s) | Real-time factor | vs openai-whisper | Peak RSS, tree (MB) | WER |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| Tool | Median wall (s) | Min–max (s) | Real-time factor | vs openai-whisper | Median CPU (s) "
+        "| Peak RSS, tree (MB) | WER |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     peer = next((t for t in tools if t.key == "openai-whisper"), None)
+    same_pipeline = next((t for t in tools if t.key == "rkaudio-ow"), None)
     for t in tools:
         times = [r.wall_s for r in t.runs]
         ratio = f"{peer.median_s / t.median_s:.1f}× faster" if peer is not None and t is not peer else "–"
         lines.append(f"| {t.label} | {t.median_s:.1f} | {min(times):.1f}–{max(times):.1f} | "
-                     f"{seconds / t.median_s:.1f}× | {ratio} | "
-                     f"{max(r.tree_peak_bytes for r in t.runs) / report.MB:.0f} | {statistics.median(t.wers):.1%} |")
+                     f"{seconds / t.median_s:.1f}× | {ratio} | {statistics.median(t.cpu):.1f} | "
+                     f"{max(r.tree_peak_bytes for r in t.runs) / report.MB:.0f} | {t.median_wer:.1%} |")
     rtf = seconds / default.median_s
     lines += ["", "Targets:", "",
               f"- default engine at least {TARGET_RTF:g}× real time end to end: {rtf:.1f}× — "
               f"{'met' if rtf >= TARGET_RTF else 'NOT met'}"]
     if peer is not None:
-        ours, theirs = statistics.median(default.wers), statistics.median(peer.wers)
+        ours, theirs = default.median_wer, peer.median_wer
         lines.append(f"- word error rate no worse than openai-whisper's on the same weights: {ours:.1%} vs "
                      f"{theirs:.1%} — {'met' if ours <= theirs + 1e-9 else 'NOT met'}")
     elif missing_openai:
         lines.append("- openai-whisper is not installed here (`pip install -e '.[openai-whisper]'`), so "
                      "its rows are missing")
-    lines += ["", "Notes:", "",
-              "- Wall time is the whole command: Python start-up, model load, decoding the WAV, voice "
+    lines += ["", "Notes:", ""]
+    if same_pipeline is not None:
+        lines.append(
+            f"- The two engines in the same pipeline (the same speech windows, the same settings, the same "
+            f"weights): faster-whisper took {same_pipeline.median_s / default.median_s:.1f}× less wall time "
+            f"and {statistics.median(same_pipeline.cpu) / statistics.median(default.cpu):.1f}× less CPU time "
+            f"than openai-whisper, at a word error rate of {default.median_wer:.1%} against "
+            f"{same_pipeline.median_wer:.1%}.")
+    lines += ["- Wall time is the whole command: Python start-up, model load, decoding the WAV, voice "
               "activity detection, recognition with word timings, and (for rkaudio) cutting captions "
-              "and writing the five transcript formats and their published copies.",
-              "- rkaudio's engines hear only the speech that voice activity detection finds, in windows "
-              "of at most 30 s; faster-whisper decodes 8 windows at once (batched), int8, beam 5. The "
-              "`whisper` command runs its own sequential 30 s windows over the whole file in fp32, "
-              "conditioning on the previous text and falling back to higher temperatures on failure.",
+              "and writing the five transcript formats and their published copies. CPU time is user plus "
+              "system time of the command and all its child processes; it depends much less than wall "
+              "time on what else the machine is doing.",
+              f"- rkaudio's engines hear only the speech that voice activity detection finds, in windows "
+              f"of at most 30 s, with beam {settings.beam_size}, no conditioning on the previous text, "
+              f"Whisper's no-speech, log-probability and compression-ratio thresholds, and temperature "
+              f"fallback. faster-whisper decodes {settings.batch_size} windows at once (batched), int8; "
+              f"openai-whisper decodes one window at a time in fp32. The `whisper` command runs its own "
+              f"sequential 30 s windows over the whole file in fp32 with its defaults (beam 5, "
+              f"conditioning on the previous text, temperature fallback) and word timestamps.",
               "- WER: jiwer's word error rate after lower-casing, removing punctuation, splitting "
               "hyphens and mapping British to American spelling (the model writes American), on each "
               "run's plain-text output (`tests/wer_helpers.py`); the median of the runs.",
               "- Peak RSS (tree): the highest total resident memory of the command and its child "
               "processes (ffmpeg), sampled every 50 ms; the worst of all runs. MB = 10^6 bytes."]
     return "\n".join(lines) + "\n"
+
+
+def report_cpus() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def software() -> str:
@@ -258,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     machine, date = report.machine_summary(), report.now()
     OUT.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("RKAUDIO_")}
-    env.update(RKAUDIO_FFMPEG=ffmpeg, PATH=f"{Path(ffmpeg).parent}{os.pathsep}{env.get('PATH', '')}")
+    env.update(RKAUDIO_FFMPEG=ffmpeg, PATH=f"{ffmpeg_dir(ffmpeg)}{os.pathsep}{env.get('PATH', '')}")
     try:
         wav, reference, seconds = build_programme(ffmpeg, args.minutes, OUT)
         print(f"Programme: {wav.relative_to(REPO)}, {seconds / 60:.1f} min, {len(reference.split())} words")

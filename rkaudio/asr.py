@@ -45,12 +45,26 @@ WINDOW_SECONDS = 30.0
 WINDOW_BREAK_PAUSE_S = 2.0
 #: A window ending this close to the end of a block may continue into the next one: it is held over.
 BLOCK_EDGE_S = 1.0
-#: Speech shorter than this is a click or a breath, not a word.
-MIN_SPEECH_S = 0.25
+#: Speech shorter than this (three of Silero's 32 ms frames) is a click, not a word.
+MIN_SPEECH_S = 0.1
+#: Silence kept at each edge of a window (Silero's own padding), so no word is clipped there.
+SPEECH_PAD_S = 0.4
+#: Windows shorter than this are avoided where speech must be cut: the model hears too little.
+MIN_WINDOW_S = 5.0
 #: Voice activity detection runs on this much audio at a time, to bound its memory.
 VAD_PIECE_SECONDS = 60.0
 #: Speech this close to a cut between pieces on both sides is one stretch.
 CUT_TOLERANCE_S = 0.05
+
+# Whisper's own quality thresholds (openai-whisper's transcribe() defaults), which every engine
+# applies: a window is taken for non-speech when the model's no-speech probability is above 0.6 and
+# its average log-probability below -1; text whose gzip compression ratio is above 2.4 repeats
+# itself (a decoding loop) and is decoded again at the next temperature.
+NO_SPEECH_THRESHOLD = 0.6
+LOG_PROB_THRESHOLD = -1.0
+COMPRESSION_RATIO_THRESHOLD = 2.4
+#: Temperatures tried in turn for a window that failed at 0 (Whisper's fallback schedule).
+FALLBACK_TEMPERATURES = (0.2, 0.4, 0.6, 0.8, 1.0)
 
 
 class Engine(Protocol):
@@ -106,19 +120,38 @@ def load_engine(settings: TranscriptSettings, language: str) -> Engine:
     raise ConfigError(f"unknown transcript engine {settings.engine!r}")
 
 
+def check_engine(settings: TranscriptSettings) -> None:
+    """Raise now if the engine is not installed or its model cannot be found, without loading it.
+
+    ``process`` calls this before its audio work, so a wrong setting is reported at once rather
+    than after an hour-long encode.
+    """
+    if settings.engine == "faster-whisper":
+        from .engine_faster import resolve_model
+        resolve_model(settings.model)
+    elif settings.engine == "openai-whisper":
+        from .engine_openai import check_available
+        check_available(settings.model)
+    else:
+        raise ConfigError(f"unknown transcript engine {settings.engine!r}")
+
+
 # --- finding speech -------------------------------------------------------------------------------
 
 def speech_spans(audio: np.ndarray) -> list[tuple[float, float]]:
     """Stretches of speech in ``audio`` (seconds), from Silero voice activity detection.
 
-    Silero's memory grows with the length it is given (about 200 MB for ten minutes), so it is run
-    a minute at a time and speech running across a cut is joined up again.
+    The stretches are not padded, so the pauses between them are the real pauses: `speech_windows`
+    cuts at the longest, and pads the windows itself. Silero's memory grows with the length it is
+    given (about 200 MB for ten minutes), so it is run a minute at a time and speech running across
+    a cut is joined up again.
     """
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
-    # The settings faster-whisper's batched mode uses: short pauses split speech finely, and no
-    # stretch is longer than a window.
-    options = VadOptions(max_speech_duration_s=WINDOW_SECONDS, min_silence_duration_ms=160)
+    # The settings faster-whisper's batched mode uses (short pauses split speech finely), without
+    # the padding, and no stretch so long that it would not fit a window once padded.
+    options = VadOptions(max_speech_duration_s=WINDOW_SECONDS - 2 * SPEECH_PAD_S, min_silence_duration_ms=160,
+                         speech_pad_ms=0)
     piece = int(VAD_PIECE_SECONDS * SAMPLE_RATE)
     spans: list[tuple[float, float]] = []
     for offset in range(0, audio.size, piece):
@@ -133,26 +166,73 @@ def speech_spans(audio: np.ndarray) -> list[tuple[float, float]]:
     return [span for span in spans if span[1] - span[0] >= MIN_SPEECH_S]
 
 
-def speech_windows(spans: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Group speech into windows of at most 30 s, breaking at long pauses.
+def speech_windows(spans: Sequence[tuple[float, float]], duration: float | None = None) -> list[tuple[float, float]]:
+    """Group speech into windows of at most 30 s, breaking at long pauses and cutting at the longest.
 
-    Speech longer than a window (rare: the detector already splits it at pauses) is cut into
-    equal parts that each fit.
+    Speech with no pause of 2 s or more that is longer than a window must be cut. It is cut into as
+    few windows as fit, at the longest pauses there are (where a sentence most likely ends), and
+    into windows of at least 5 s where it can be: the model reads a window as one piece, and
+    garbles words cut off at its edges or heard with too little context. Each window then takes
+    up to 0.4 s of the silence on either side (never more than half the pause to the next window,
+    nor beyond ``duration``), so the first and last words are whole. Speech longer than a window
+    on its own (rare: the detector splits it at pauses) is cut into equal parts that fit.
     """
+    longest = WINDOW_SECONDS - 2 * SPEECH_PAD_S
     pieces: list[tuple[float, float]] = []
     for start, end in spans:
-        parts = max(1, math.ceil((end - start) / WINDOW_SECONDS - 1e-9))
+        parts = max(1, math.ceil((end - start) / longest - 1e-9))
         step = (end - start) / parts
         pieces += [(start + k * step, start + (k + 1) * step) for k in range(parts)]
+    runs: list[list[tuple[float, float]]] = []
+    for piece in pieces:
+        if runs and piece[0] - runs[-1][-1][1] < WINDOW_BREAK_PAUSE_S:
+            runs[-1].append(piece)
+        else:
+            runs.append([piece])
+    bare = [window for run in runs for window in _cut_run(run, longest)]
     windows: list[tuple[float, float]] = []
-    for start, end in pieces:
-        if windows:
-            w_start, w_end = windows[-1]
-            if end - w_start <= WINDOW_SECONDS and start - w_end < WINDOW_BREAK_PAUSE_S:
-                windows[-1] = (w_start, end)
-                continue
-        windows.append((start, end))
+    for k, (start, end) in enumerate(bare):
+        before = (bare[k - 1][1] + start) / 2 if k else 0.0
+        after = (end + bare[k + 1][0]) / 2 if k + 1 < len(bare) else (duration if duration is not None else math.inf)
+        windows.append((max(start - SPEECH_PAD_S, before, 0.0), min(end + SPEECH_PAD_S, after)))
     return windows
+
+
+def _cut_run(run: Sequence[tuple[float, float]], longest: float) -> list[tuple[float, float]]:
+    """Speech without a long pause, in windows of at most ``longest`` s; see `speech_windows`.
+
+    Dynamic programming over the pauses (linear in their number, as a window holds few): the
+    fewest windows, then the fewest shorter than 5 s, then the shortest pause cut at as long as
+    possible, then the pauses cut at as long as possible in total.
+    """
+    if run[-1][1] - run[0][0] <= longest:
+        return [(run[0][0], run[-1][1])]
+    # best[i]: the best cut of run[:i], as (score to maximise, where its last window starts).
+    best: list[tuple[tuple[float, ...], int] | None] = [((0.0, 0.0, math.inf, 0.0), -1)]
+    for i in range(1, len(run) + 1):
+        found: tuple[tuple[float, ...], int] | None = None
+        for j in range(i - 1, -1, -1):
+            if run[i - 1][1] - run[j][0] > longest:
+                break
+            previous = best[j]
+            if previous is None:
+                continue
+            (count, short, least, total), _ = previous
+            pause = run[j][0] - run[j - 1][1] if j else math.inf
+            score = (count - 1, short - (run[i - 1][1] - run[j][0] < MIN_WINDOW_S),
+                     min(least, pause), total + (pause if j else 0.0))
+            if found is None or score > found[0]:
+                found = (score, j)
+        best.append(found)
+    windows: list[tuple[float, float]] = []
+    i = len(run)
+    while i > 0:
+        entry = best[i]
+        assert entry is not None  # every piece fits a window on its own
+        j = entry[1]
+        windows.append((run[j][0], run[i - 1][1]))
+        i = j
+    return windows[::-1]
 
 
 def split_block(windows: list[tuple[float, float]], block_seconds: float,
@@ -212,7 +292,8 @@ def transcribe_file(path: Path, engine: Engine, *, language: str, total_seconds:
         decoded += block.size / SAMPLE_RATE
         audio = np.concatenate([carry, block]) if carry.size else block
         spans = speech_spans(audio)
-        windows, keep_from = split_block(speech_windows(spans), audio.size / SAMPLE_RATE, final)
+        windows, keep_from = split_block(speech_windows(spans, audio.size / SAMPLE_RATE),
+                                         audio.size / SAMPLE_RATE, final)
         if windows:
             heard = engine.transcribe(audio, windows)
             words.extend(_shifted(heard, carry_at, windows))

@@ -8,7 +8,9 @@ variable its name, shape, dtype and raw bytes, then aliases (one variable under 
 Whisper's layers map one to one onto openai-whisper's, except that CTranslate2 fuses the query, key
 and value projections of self-attention into one matrix (and the key and value of cross-attention
 into another); they are split here. openai-whisper's key projections have no bias, so the fused
-bias's key part must be zero. Weights are written as float32.
+bias's key part must be zero. Weights are written as float32; a quantized model (int8 with a scale
+per row, or int16 with one scale) is dequantized, which gives back the weights it was made from to
+within the quantization step.
 """
 
 from __future__ import annotations
@@ -19,15 +21,18 @@ import struct
 from pathlib import Path
 from typing import Any
 
-from .errors import TranscriptError
+from .errors import ConfigError
 
 #: CTranslate2's dtype ids, in order (ctranslate2/specs/model_spec.py).
 _DTYPES = ("float32", "int8", "int16", "int32", "float16", "bfloat16")
 _SUPPORTED_BINARY_VERSIONS = (5, 6)
 
 
-class ConversionError(TranscriptError):
-    """A model folder cannot be converted; the message names the file and why."""
+class ConversionError(ConfigError):
+    """A model folder cannot be converted; the message names the file and why.
+
+    A ConfigError (exit code 3): the model a setting or option points at is not usable.
+    """
 
 
 def read_ct2_model(path: Path) -> dict[str, Any]:
@@ -58,7 +63,11 @@ def read_ct2_model(path: Path) -> dict[str, Any]:
         pos += size
         return raw.decode("utf-8", "replace")
 
+    if not data:
+        raise ConversionError("is empty", path)
     version = take("<I")
+    if version > 255:  # binary versions are small numbers: this is some other kind of file
+        raise ConversionError("is not a CTranslate2 model file (unrecognised header)", path)
     if version not in _SUPPORTED_BINARY_VERSIONS:
         raise ConversionError(f"is not a CTranslate2 model this version of rkaudio reads "
                               f"(binary version {version})", path)
@@ -72,13 +81,21 @@ def read_ct2_model(path: Path) -> dict[str, Any]:
         shape = tuple(take("<I") for _ in range(take("<B")))
         type_id = take("<B")
         size = take("<I")
-        if type_id >= len(_DTYPES) or _DTYPES[type_id] == "bfloat16":
+        if type_id >= len(_DTYPES):
             raise ConversionError(f"variable {name} has a data type this converter does not read", path)
         raw = data[pos:pos + size]
         if len(raw) != size:
             raise ConversionError("is truncated: it ends in the middle of the weights", path)
         pos += size
-        variables[name] = np.frombuffer(raw, dtype=_DTYPES[type_id]).reshape(shape)
+        try:
+            if _DTYPES[type_id] == "bfloat16":  # numpy has no bfloat16: it is the top half of a float32
+                value = (np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16).view(np.float32)
+            else:
+                value = np.frombuffer(raw, dtype=_DTYPES[type_id])
+            variables[name] = value.reshape(shape)
+        except ValueError:
+            raise ConversionError(f"variable {name} holds {size} bytes, which do not fit its shape {shape}",
+                                  path) from None
     for _ in range(take("<I")):
         alias, target = text(), text()
         if target in variables:
@@ -99,10 +116,15 @@ def state_dict_from_ct2(variables: dict[str, Any], source: Path) -> tuple[dict[s
 
     def get(name: str) -> Any:
         try:
-            return np.asarray(variables[name], dtype=np.float32)
+            value = np.asarray(variables[name], dtype=np.float32)
         except KeyError:
             raise ConversionError(f"has no variable {name}: not a Whisper model rkaudio can convert",
                                   source) from None
+        scale = variables.get(f"{name}_scale")
+        if scale is not None:  # a quantized model: int8 (a scale per row) or int16 (one scale)
+            scale = np.asarray(scale, dtype=np.float32)
+            value = value / (scale.reshape(-1, *([1] * (value.ndim - 1))) if scale.size > 1 else scale)
+        return value
 
     state: dict[str, Any] = {}
 
@@ -189,13 +211,13 @@ def convert_ct2_whisper(model_dir: Path, out_path: Path) -> Path:
     plus ``alignment_heads`` ([layer, head] pairs from the model's config.json, for word timings).
     Written atomically: a failed conversion leaves no file behind.
     """
+    model_bin = model_dir / "model.bin"
+    if not model_bin.is_file():
+        raise ConversionError("is not a faster-whisper (CTranslate2) model folder: it has no model.bin", model_dir)
     try:
         import torch
     except ImportError:
         raise ConversionError("converting needs PyTorch: pip install 'rkaudio[openai-whisper]'", model_dir) from None
-    model_bin = model_dir / "model.bin"
-    if not model_bin.is_file():
-        raise ConversionError("is not a faster-whisper (CTranslate2) model folder: it has no model.bin", model_dir)
     state, dims = state_dict_from_ct2(read_ct2_model(model_bin), model_bin)
     alignment: list[list[int]] = []
     config = model_dir / "config.json"

@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .asr import (COMPRESSION_RATIO_THRESHOLD, FALLBACK_TEMPERATURES, LOG_PROB_THRESHOLD,
+                  NO_SPEECH_THRESHOLD, SAMPLE_RATE)
 from .config import DEFAULT_MODEL
 from .errors import ConfigError, ToolError
 from .transcript import Word
@@ -26,14 +28,6 @@ if TYPE_CHECKING:
     import numpy as np
 
 log = logging.getLogger(__name__)
-
-#: Whisper's own thresholds (openai-whisper's transcribe() defaults).
-NO_SPEECH_THRESHOLD = 0.6
-LOG_PROB_THRESHOLD = -1.0
-COMPRESSION_RATIO_THRESHOLD = 2.4
-#: Temperatures tried in turn for a window that failed at 0 (Whisper's fallback schedule).
-FALLBACK_TEMPERATURES = (0.2, 0.4, 0.6, 0.8, 1.0)
-SAMPLE_RATE = 16_000
 
 
 def bundled_model_path() -> Path:

@@ -33,7 +33,8 @@ from .feed import FeedReport
 from .publish import Prepared, episode_tags, prepare, update_feed
 from .tags import write_episode_tags
 from .transcript_store import transcript_files
-from .transcription import TranscriptReport, check_reviewed, publish_transcript, transcribe_episode
+from .transcription import (TranscriptReport, check_ready, check_reviewed, publish_transcript,
+                            transcribe_episode)
 
 log = logging.getLogger(__name__)
 
@@ -199,9 +200,13 @@ def process_episode(show: Show, source: Path, *, slug: str | None = None, title:
     info = ffmpeg_tool.probe(source)
     check_wav_complete(source)
     name = episode_slug(source, slug)
-    # A hand-edited transcript or metadata file that does not parse, or show notes citing research
-    # the library lacks, stop the run before any work rather than after it.
-    check_reviewed(show, name)
+    # A hand-edited transcript or metadata file that does not parse, show notes citing research the
+    # library lacks, or a transcript engine that is not installed or has no model, stop the run
+    # before any work rather than after it.
+    if transcribe is not None:
+        check_ready(show, name, transcribe, retranscribe=retranscribe)
+    else:
+        check_reviewed(show, name)
     prepared = prepare(show, name, title=title, source=source)
     warnings: list[str] = []
 

@@ -41,6 +41,8 @@ PUBLISHED_DIR = f"{FEED_DIR}/transcripts"
 HISTORY_DIR = "history"
 #: The formats published in the feed, made from the reviewed .vtt.
 PUBLISHED_FORMATS = ("vtt", "srt", "json", "html", "txt")
+#: The language a transcript is taken to be in when nothing says otherwise.
+DEFAULT_LANGUAGE = "en"
 _SAFE_SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 #: A .vtt in the history folder: the UTC time it was replaced, and a count for two in one instant.
 _HISTORY_VTT = re.compile(r"(\d{8}T\d{6}\.\d{6}Z)(?:-(\d+))?\.vtt")
@@ -190,7 +192,11 @@ def save_machine_transcript(show_root: Path, slug: str, transcript: Transcript, 
     files = transcript_files(show_root, slug)
     writer = _Writer(files, now())
     if not files.vtt.exists():
+        # With the title and language the regeneration below records, so it has nothing to change
+        # (and nothing to put in the history) in a file written a moment ago.
         sidecar = Sidecar.from_machine(transcript)
+        sidecar = Sidecar(sidecar.cues, sidecar.deleted, sidecar.language or DEFAULT_LANGUAGE,
+                          sidecar.title or files.slug)
         writer.put(files.machine_vtt, to_vtt(transcript.cues))
         writer.put(files.words, sidecar_json(sidecar))
         writer.put(files.vtt, to_vtt(transcript.cues))
@@ -259,7 +265,7 @@ def _regenerate(files: TranscriptFiles, writer: _Writer, *, title: str | None, l
     reviewed = read_vtt(files.vtt, files.shown(files.vtt))
     previous = _previous_sidecar(files)
     current = reconcile(reviewed, previous)
-    current = Sidecar(current.cues, current.deleted, language or previous.language or "en",
+    current = Sidecar(current.cues, current.deleted, language or previous.language or DEFAULT_LANGUAGE,
                       title or previous.title or files.slug)
     cues: list[Cue] = [entry.cue for entry in current.cues]
     made = {

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import ffmpeg_tool
-from .asr import AsrResult, Engine, load_engine, shift_words, transcribe_file
+from .asr import AsrResult, Engine, check_engine, load_engine, shift_words, transcribe_file
 from .config import AudioSettings, Show, TranscriptSettings
 from .errors import InputError
 from .inputs import check_wav_complete
@@ -66,6 +66,14 @@ def check_reviewed(show: Show, slug: str) -> None:
         read_vtt(files.vtt, files.shown(files.vtt))
 
 
+def check_ready(show: Show, slug: str, settings: TranscriptSettings, *, retranscribe: bool = False) -> None:
+    """Raise now if the transcript step would fail at its start: a malformed reviewed .vtt, or (when
+    the engine is to run) an engine that is not installed or a model that cannot be found."""
+    check_reviewed(show, slug)
+    if retranscribe or not has_reviewed_transcript(show.root, slug):
+        check_engine(settings)
+
+
 def transcribe_episode(show: Show, source: Path, slug: str, *, title: str | None = None,
                        settings: TranscriptSettings | None = None, retranscribe: bool = False,
                        offset_s: float = 0.0, engine: Engine | None = None,
@@ -85,6 +93,8 @@ def transcribe_episode(show: Show, source: Path, slug: str, *, title: str | None
         return _report(update, show, offset_s, None)
     info = ffmpeg_tool.probe(source)
     check_wav_complete(source)
+    if title is None and not has_reviewed_transcript(show.root, slug):
+        title = source.stem
     language = transcript_language(show, settings)
     engine = engine or load_engine(settings, language)
     result = transcribe_file(source, engine, language=language, total_seconds=info.duration,

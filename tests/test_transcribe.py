@@ -236,6 +236,20 @@ class _StandIn:
         return speech(self.text, clips[0][0]) if clips else []
 
 
+def test_new_transcript_page_takes_the_recordings_name(show: Path) -> None:
+    """Without --title, a new transcript is titled with the recording's file name; a kept one keeps its own."""
+    from rkaudio.config import load_show
+    from rkaudio.transcription import transcribe_episode
+
+    source = mh.write_wav(show / "episodes" / "Kindness at work.wav", mh.speech(6.0, rate=16000), 16000)
+    transcribe_episode(load_show(show), source, "ep", engine=_StandIn("one two three four"))
+    page = show / "feed" / "transcripts" / "ep.html"
+    assert "<title>Kindness at work: transcript</title>" in page.read_text(encoding="utf-8")
+    renamed = source.rename(source.with_name("take-2.wav"))
+    transcribe_episode(load_show(show), renamed, "ep", retranscribe=True, engine=_StandIn("one two three five"))
+    assert "<title>Kindness at work: transcript</title>" in page.read_text(encoding="utf-8")
+
+
 def test_stand_in_words_shift_by_the_offset(show: Path) -> None:
     from rkaudio.config import load_show
     from rkaudio.transcription import transcribe_episode
@@ -345,6 +359,16 @@ def test_missing_model_folder(show: Path, speech_wav: Path, tmp_path: Path) -> N
     assert_one_line_error(out, "empty-model", "model.bin")
 
 
+def test_bad_model_stops_process_before_any_audio_work(show: Path, speech_wav: Path, tmp_path: Path) -> None:
+    out = run_clirunner("process", str(speech_wav), "--slug", "ep", "--model", str(tmp_path / "no-model-here"))
+    assert_one_line_error(out, "no-model-here", "model")
+    assert not (show / "feed" / "media" / "ep.mp3").exists()
+    # With --no-transcribe the model is not needed, so its absence is no error.
+    out = run_clirunner("process", str(speech_wav), "--slug", "ep", "--model", str(tmp_path / "no-model-here"),
+                        "--no-transcribe", "--quiet")
+    assert out.code == 0, out
+
+
 def test_named_model_offline_is_one_clear_line(show: Path, speech_wav: Path) -> None:
     out = run_subprocess("transcribe", speech_wav, "--model", "base.en",
                          env={"HF_HUB_OFFLINE": "1"})
@@ -368,19 +392,49 @@ def test_transcribe_bad_inputs(show: Path, tmp_path: Path) -> None:
 
 # --- windows and blocks ------------------------------------------------------------------------
 
-def test_speech_windows_group_up_to_thirty_seconds() -> None:
+def test_speech_windows_group_up_to_thirty_seconds_and_cut_at_the_longest_pause() -> None:
     from rkaudio.asr import speech_windows
 
-    spans = [(0.0, 5.0), (5.5, 12.0), (12.3, 29.0), (29.4, 31.0), (40.0, 41.0)]
-    windows = speech_windows(spans)
-    assert windows == [(0.0, 29.0), (29.4, 31.0), (40.0, 41.0)]
+    # 31 s of speech without a 2 s pause: it needs two windows. The longest pause (0.9 s, after
+    # 12 s) is where they meet, not the last pause that would fill the first window (0.4 s at 29 s).
+    spans = [(0.5, 5.0), (5.3, 12.0), (12.9, 29.0), (29.4, 31.5), (40.0, 41.0)]
+    windows = speech_windows(spans, duration=41.2)
+    assert [pytest.approx(w) for w in windows] == [(0.1, 12.4), (12.5, 31.9), (39.6, 41.2)]
     assert all(end - start <= 30.0 for start, end in windows)
+
+
+def test_speech_windows_avoid_short_windows() -> None:
+    """A longer pause one second in would leave a window too short to understand."""
+    from rkaudio.asr import speech_windows
+
+    spans = [(0.0, 1.0), (2.5, 15.0), (15.4, 31.0)]
+    assert [pytest.approx(w) for w in speech_windows(spans)] == [(0.0, 15.2), (15.2, 31.4)]
+
+
+def test_speech_windows_use_as_few_windows_as_fit() -> None:
+    from rkaudio.asr import speech_windows
+
+    spans = [(k * 3.0, k * 3.0 + 2.7) for k in range(30)]  # 90 s of speech, a 0.3 s pause every 3 s
+    windows = speech_windows(spans)
+    assert len(windows) == 4
+    assert all(end - start <= 30.0 for start, end in windows)
+    assert [w[0] for w in windows] == sorted(w[0] for w in windows)
+    assert all(a[1] <= b[0] for a, b in zip(windows, windows[1:]))
 
 
 def test_long_pause_starts_a_new_window() -> None:
     from rkaudio.asr import speech_windows
 
-    assert speech_windows([(0.0, 2.0), (6.0, 8.0)]) == [(0.0, 2.0), (6.0, 8.0)]
+    assert [pytest.approx(w) for w in speech_windows([(0.2, 2.0), (6.0, 8.0)])] == [(0.0, 2.4), (5.6, 8.4)]
+
+
+def test_speech_longer_than_a_window_is_cut_into_equal_parts() -> None:
+    from rkaudio.asr import speech_windows
+
+    windows = speech_windows([(10.0, 70.0)])
+    assert len(windows) == 3
+    assert all(end - start <= 30.0 for start, end in windows)
+    assert windows[0][0] == pytest.approx(9.6) and windows[-1][1] == pytest.approx(70.4)
 
 
 def test_window_at_the_end_of_a_block_is_held_over() -> None:

@@ -69,6 +69,17 @@ def _cue_block(vtt: str, words: str) -> str:
     return block
 
 
+@pytest.mark.parametrize("title", ["", "A title"])
+def test_first_transcript_puts_nothing_in_the_history(title: str, tmp_path, clock):
+    """Nothing was replaced, so there is no earlier version to keep, whatever the title."""
+    transcript = transcript_from_words(speech(SAMPLE), language="", title=title)
+    update = save_machine_transcript(tmp_path, SLUG, transcript, now=clock)
+    files = transcript_files(tmp_path, SLUG)
+    assert update.archived == [] and not files.history.exists()
+    assert len(update.written) == len(set(update.written))
+    assert f"<title>{title or SLUG}: transcript</title>" in files.derived("html").read_text(encoding="utf-8")
+
+
 def test_first_transcript_writes_every_format_and_publishes_it(tmp_path, clock):
     update = save_machine_transcript(tmp_path, SLUG, machine(), now=clock)
     assert update.action == "created" and not update.empty and update.reviewer_cues == 0
