@@ -37,6 +37,9 @@ class CheckResult:
     check: str
     ok: bool
     detail: str = ""
+    #: Passed, but something a person should look at (an unreviewed transcript, when the show
+    #: does not require reviews). Never fails the report.
+    warning: bool = False
 
 
 @dataclass
@@ -51,8 +54,12 @@ class CheckReport:
     def ok(self) -> bool:
         return not self.failures
 
-    def add(self, subject: str, check: str, ok: bool, detail: str = "") -> None:
-        self.results.append(CheckResult(subject, check, ok, detail))
+    @property
+    def warnings(self) -> list[CheckResult]:
+        return [r for r in self.results if r.warning]
+
+    def add(self, subject: str, check: str, ok: bool, detail: str = "", *, warning: bool = False) -> None:
+        self.results.append(CheckResult(subject, check, ok, detail, warning and ok))
 
 
 def _short(name: str) -> str:
@@ -72,6 +79,7 @@ def check_show(show: Show, *, on_progress: ProgressCallback = silent,
         on_progress("checking", n, len(media))
         _check_mp3(show, mp3, report)
     on_progress("checking", len(media), len(media))
+    _check_reviews(show, items, report)
     for hook in extra or []:
         hook(show, report)
     return report
@@ -183,3 +191,32 @@ def _check_mp3(show: Show, mp3: Path, report: CheckReport) -> None:
     missing = [f"{frame} ({what})" for frame, what in REQUIRED_TAGS.items() if not tags.getall(frame)]
     report.add(subject, "tags", not missing, "missing: " + ", ".join(missing) if missing
                else f"ID3v2.{tags.version[1]}, {len(tags)} frames")
+
+
+def _check_reviews(show: Show, items: list[etree._Element], report: CheckReport) -> None:
+    """Every episode's transcript review. Unreviewed is a warning, or a failure where the show
+    requires reviews and the episode is in the feed all the same."""
+    from .episode import list_episodes
+    from .feed import media_url
+    from .transcript_signoff import review_status
+
+    in_feed = {e.get("url", "") for item in items for e in item.findall("enclosure")}
+    for slug in list_episodes(show.root):
+        status = review_status(show.root, slug)
+        subject = f"transcripts/{slug}.vtt"
+        if status.state == "missing":
+            report.add(subject, "transcript reviewed", not show.transcript.require_review,
+                       "no transcript yet", warning=True)
+        elif status.reviewed:
+            report.add(subject, "transcript reviewed", True, status.describe())
+        elif not show.transcript.require_review:
+            report.add(subject, "transcript reviewed", True, f"{status.describe()}: rkaudio review {slug}",
+                       warning=True)
+        else:
+            published = bool(show.base_url) and media_url(show, slug) in in_feed
+            # A published episode whose transcript changed since its sign-off still shows the
+            # version that was reviewed; one never reviewed must not be in the feed at all.
+            ok = status.state == "changed" or not published
+            held = "" if published else "; held back from the feed"
+            report.add(subject, "transcript reviewed", ok, f"{status.describe()}{held}: rkaudio review {slug}",
+                       warning=True)

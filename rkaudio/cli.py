@@ -17,7 +17,7 @@ import typer
 from . import __version__
 from .config import (AudioSettings, Show, TranscriptSettings, audio_from_table, find_root, load_show,
                      transcript_from_table)
-from .errors import RkaudioError
+from .errors import RkaudioError, UnreviewedTranscriptError
 
 app = typer.Typer(
     name="rkaudio",
@@ -310,7 +310,11 @@ def feed(
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
-    """Rebuild feed/feed.xml from every episode (episodes/*.md with an MP3 in feed/media/)."""
+    """Rebuild feed/feed.xml from every episode (episodes/*.md with an MP3 in feed/media/).
+
+    With transcript.require_review on, episodes whose transcript was never reviewed are held back
+    and the command exits 6 after writing the feed of the others.
+    """
     from .feed import build_feed
     from .report import feed_lines
 
@@ -320,6 +324,11 @@ def feed(
         if not quiet:
             for line in feed_lines(report, show.root):
                 typer.echo(line)
+        if report.held_back:
+            slugs = ", ".join(slug for slug, _ in report.held_back)
+            raise UnreviewedTranscriptError(f"show.toml requires reviewed transcripts, so {len(report.held_back)} "
+                                            f"episode(s) were held back from the feed: {slugs}",
+                                            show.root / "show.toml")
 
     _run(debug, work)
 

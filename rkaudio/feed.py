@@ -270,7 +270,27 @@ class FeedReport:
     items: list[FeedItem]
     #: Episodes with metadata but no MP3 yet, and MP3s with no metadata: not in the feed.
     unpublished: list[str] = field(default_factory=list)
+    #: Episodes kept out of the feed because the show requires reviewed transcripts and theirs has
+    #: never been reviewed: (slug, why).
+    held_back: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+
+
+def held_back_reason(show: Show, slug: str) -> str | None:
+    """Why ``slug`` must stay out of the feed, or None.
+
+    With ``[transcript] require_review`` on, an episode is published only once a reviewer has
+    signed off its transcript. A transcript edited since a sign-off does not take a published
+    episode down again: what stays published is the version last reviewed.
+    """
+    if not show.transcript.require_review:
+        return None
+    from .transcript_signoff import review_status
+
+    status = review_status(show.root, slug)
+    if status.state in ("reviewed", "changed"):
+        return None
+    return f"its transcript is {status.describe()}"
 
 
 def build_feed(show: Show, *, now: datetime | None = None) -> FeedReport:
@@ -279,14 +299,19 @@ def build_feed(show: Show, *, now: datetime | None = None) -> FeedReport:
     library = library_for(show)
     items: list[FeedItem] = []
     unpublished: list[str] = []
+    held_back: list[tuple[str, str]] = []
     for slug in list_episodes(show.root):
-        item = collect_item(show, read_episode(show.root, slug), library)
-        if item is None:
+        episode = read_episode(show.root, slug)
+        reason = held_back_reason(show, slug)
+        item = collect_item(show, episode, library) if reason is None else None
+        if reason is not None and (show.root / MEDIA_DIR / f"{slug}.mp3").is_file():
+            held_back.append((slug, reason))
+        elif item is None:
             unpublished.append(slug)
         else:
             items.append(item)
     media = show.root / MEDIA_DIR
-    known = {i.episode.slug for i in items} | set(unpublished)
+    known = {i.episode.slug for i in items} | set(unpublished) | {slug for slug, _ in held_back}
     warnings = [f"{p.relative_to(show.root)} has no episodes/{p.stem}.md, so it is not in the feed"
                 for p in sorted(media.glob("*.mp3")) if p.stem not in known] if media.is_dir() else []
     _check_unique_guids(items)
@@ -296,7 +321,8 @@ def build_feed(show: Show, *, now: datetime | None = None) -> FeedReport:
     path.parent.mkdir(parents=True, exist_ok=True)
     _publish_artwork(show)
     write_bytes_atomic(path, xml)
-    return FeedReport(path=path, url=url, items=items, unpublished=unpublished, warnings=warnings)
+    return FeedReport(path=path, url=url, items=items, unpublished=unpublished, held_back=held_back,
+                      warnings=warnings)
 
 
 def _check_unique_guids(items: list[FeedItem]) -> None:

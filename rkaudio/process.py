@@ -32,6 +32,7 @@ from .progress import ProgressCallback, silent
 from .feed import FeedReport
 from .publish import Prepared, episode_tags, prepare, update_feed
 from .tags import write_episode_tags
+from .transcript_signoff import review_status
 from .transcript_store import transcript_files
 from .transcription import (TranscriptReport, check_ready, check_reviewed, publish_transcript,
                             transcribe_episode)
@@ -308,9 +309,15 @@ def process_episode(show: Show, source: Path, *, slug: str | None = None, title:
     reduction = max(0.0, peak_without_limiter + offset - limiter_ceiling) if limiter_on else 0.0
     if transcript is not None:
         warnings += [f"transcript: {w}" for w in transcript.warnings]
+        review = review_status(show.root, name)
+        if not review.reviewed:
+            warnings.append(f"transcript: {review.describe()}; review it with 'rkaudio review {name}'")
     feed = update_feed(show)
     if feed is None:
         warnings.append("show.base_url is not set in show.toml, so the feed was not built")
+    elif name in dict(feed.held_back):
+        warnings.append("not in the feed until its transcript is reviewed (show.toml: transcript.require_review); "
+                        "after the sign-off, run 'rkaudio feed'")
     return ProcessReport(
         slug=name, source=source, output=output, master=master, target_lufs=target,
         ceiling_dbtp=ceiling, programme=programme, gain_db=gain + offset,

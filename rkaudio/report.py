@@ -116,6 +116,9 @@ def feed_lines(r: FeedReport, root: Path) -> list[str]:
             extras.append(f"{len(ep.chapters)} chapters")
         lines.append(f"  {ep.date:%Y-%m-%d}  {ep.title} ({_clock(item.duration)}, {item.size:,} bytes"
                      + (", " + ", ".join(extras) if extras else "") + ")")
+    for slug, why in r.held_back:
+        lines.append(f"  held back (show.toml requires reviewed transcripts): {slug}: {why}; "
+                     f"review it with 'rkaudio review {slug}'")
     for slug in r.unpublished:
         lines.append(f"  not published yet (no feed/media/{slug}.mp3): {slug}")
     lines += [f"  warning: {w}" for w in r.warnings]
@@ -131,11 +134,13 @@ def check_table(report: CheckReport) -> None:
     for name in ("", "what", "check", "detail"):
         table.add_column(name)
     for r in report.results:
-        table.add_row("PASS" if r.ok else "[red]FAIL[/red]", escape(r.subject), escape(r.check), escape(r.detail))
+        mark = "[red]FAIL[/red]" if not r.ok else "[yellow]WARN[/yellow]" if r.warning else "PASS"
+        table.add_row(mark, escape(r.subject), escape(r.check), escape(r.detail))
     console = Console(width=160, soft_wrap=False)
     console.print(table)
     failed = len(report.failures)
-    console.print(f"{len(report.results) - failed} passed, {failed} failed")
+    warned = len(report.warnings)
+    console.print(f"{len(report.results) - failed - warned} passed, {warned} warning(s), {failed} failed")
 
 
 _ACTIONS = {
@@ -159,7 +164,10 @@ def transcript_lines(t: TranscriptReport, root: Path, *, brief: bool = False) ->
         lines.append(f"  {t.reviewer_cues} cue(s) kept exactly as the reviewer wrote them")
     if t.archived:
         lines.append(f"  earlier versions saved in {_rel(t.archived[0].parent, root)}/")
-    lines.append(f"  published to {_rel(root / 'feed' / 'transcripts', root)}/{t.slug}.{{vtt,srt,json,html,txt}}")
+    if t.published:
+        lines.append(f"  published to {_rel(root / 'feed' / 'transcripts', root)}/{t.slug}.{{vtt,srt,json,html,txt}}")
+    else:
+        lines.append("  not published: show.toml requires a reviewer's sign-off (transcript.require_review)")
     if not brief:
         lines += [f"  warning: {w}" for w in t.warnings]
     return lines
@@ -173,7 +181,8 @@ def transcript_json(t: TranscriptReport, root: Path) -> dict[str, Any]:
                "speech_s": round(t.asr.speech_seconds, 3), "words": len(t.asr.words),
                "elapsed_s": round(t.asr.elapsed_s, 3), "realtime_factor": round(t.asr.realtime_factor, 1)}
     return {
-        "slug": t.slug, "action": t.action, "vtt": _rel(t.vtt, root), "cues": t.cues, "empty": t.empty,
+        "slug": t.slug, "action": t.action, "published": t.published, "vtt": _rel(t.vtt, root), "cues": t.cues,
+        "empty": t.empty,
         "reviewer_cues": t.reviewer_cues, "offset_s": round(t.offset_s, 3), "asr": asr,
         "written": [_rel(p, root) for p in t.written], "archived": [_rel(p, root) for p in t.archived],
         "findings": [finding_json(f) for f in t.findings], "warnings": t.warnings,

@@ -273,7 +273,8 @@ class ReviewSession:
         expected = _etag(payload)
         with self._lock:
             update = save_reviewed(self.show.root, self.slug, cues, expected=expected,
-                                   rules=self.show.transcript.rules, now=self._now)
+                                   rules=self.show.transcript.rules,
+                                   require_review=self.show.transcript.require_review, now=self._now)
         log.info("saved %s (%d files written, %d kept in the history)", self.shown_vtt, len(update.written),
                  len(update.archived))
         return self.state()
@@ -286,7 +287,8 @@ class ReviewSession:
         expected = _etag(payload)
         with self._lock:
             restore_version(self.show.root, self.slug, name, expected=expected,
-                            rules=self.show.transcript.rules, now=self._now)
+                            rules=self.show.transcript.rules,
+                            require_review=self.show.transcript.require_review, now=self._now)
         return self.state()
 
     def sign_off(self, payload: Mapping[str, Any]) -> dict[str, Any]:

@@ -6,8 +6,9 @@ has exactly those bytes: any later edit (in the review editor, by hand, or a ``-
 merge) makes the transcript unreviewed again until someone signs it off anew. Every sign-off is
 kept in the file, the latest last, as a record of who approved what.
 
-`review_status` and `unreviewed` are for reports (``rkaudio check``, ``process``);
-`require_reviewed` is for publishing when ``[transcript] require_review`` is on.
+`review_status` is what ``rkaudio check`` and ``process`` report, and what decides, when
+``[transcript] require_review`` is on, whether a transcript (and a new episode) may be published:
+see ``transcript_store`` (the published copies) and ``feed.held_back_reason`` (the feed).
 """
 
 from __future__ import annotations
@@ -19,10 +20,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-from .config import TRANSCRIPTS_DIR
-from .errors import StaleTranscriptError, TranscriptError, UnreviewedTranscriptError
+from .errors import StaleTranscriptError, TranscriptError
 from .files import write_text_atomic
-from .transcript_store import digest, transcript_files
+from .transcript_store import digest, regenerate, transcript_files
 
 REVIEW_FORMAT = "rkaudio transcript review"
 REVIEW_VERSION = 1
@@ -95,36 +95,6 @@ def review_status(show_root: Path, slug: str) -> ReviewStatus:
     return ReviewStatus(slug, "reviewed" if latest.vtt_sha256 == digest(data) else "changed", latest)
 
 
-def unreviewed(show_root: Path) -> list[ReviewStatus]:
-    """Every episode with a ``transcripts/<slug>.vtt`` that is not (or no longer) reviewed, by slug."""
-    folder = show_root / TRANSCRIPTS_DIR
-    found = []
-    for path in sorted(folder.glob("*.vtt")) if folder.is_dir() else []:
-        if path.name.endswith(".machine.vtt") or not path.is_file():
-            continue
-        try:
-            status = review_status(show_root, path.name[:-len(".vtt")])
-        except TranscriptError:
-            continue  # a name that cannot be a slug is not an episode's transcript
-        if not status.reviewed:
-            found.append(status)
-    return found
-
-
-def require_reviewed(show_root: Path, slug: str) -> ReviewStatus:
-    """The status if the transcript is reviewed; UnreviewedTranscriptError if it is not.
-
-    For publishing when the show sets ``[transcript] require_review = true``.
-    """
-    status = review_status(show_root, slug)
-    if not status.reviewed:
-        files = transcript_files(show_root, slug)
-        raise UnreviewedTranscriptError(
-            f"{status.describe()}, and show.toml sets transcript.require_review; review it with "
-            f"'rkaudio review {slug}' and mark it as reviewed", files.shown(files.vtt))
-    return status
-
-
 def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -166,6 +136,8 @@ def sign_off(show_root: Path, slug: str, reviewer: str, *, expected: str | None 
         write_text_atomic(files.review, json.dumps(document, ensure_ascii=False, indent=1) + "\n")
     except OSError as exc:
         raise TranscriptError(f"cannot be written: {exc.strerror or exc}", files.shown(files.review)) from None
+    # What was signed off is published at once (a show that requires reviews has held it back).
+    regenerate(show_root, slug, now=now)
     return ReviewStatus(slug, "reviewed", entry)
 
 

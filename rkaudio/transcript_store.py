@@ -132,6 +132,9 @@ class TranscriptUpdate:
     archived: list[Path] = field(default_factory=list)
     #: Caption-rule findings for the reviewed .vtt (see `transcript_check`).
     findings: list[Finding] = field(default_factory=list)
+    #: False when the published copies were not made, because the show requires reviewed
+    #: transcripts and this one is not signed off (the copies last published stay as they were).
+    published: bool = True
 
 
 class _Writer:
@@ -180,7 +183,7 @@ def _utc_now() -> datetime:
 
 
 def save_machine_transcript(show_root: Path, slug: str, transcript: Transcript, *, retranscribe: bool = False,
-                            rules: CaptionRules | None = None,
+                            rules: CaptionRules | None = None, require_review: bool = False,
                             now: Callable[[], datetime] = _utc_now) -> TranscriptUpdate:
     """Store a new machine transcript for ``slug`` without ever losing a reviewer's work.
 
@@ -212,20 +215,22 @@ def save_machine_transcript(show_root: Path, slug: str, transcript: Transcript, 
         writer.put(files.vtt, to_vtt([e.cue for e in merged.cues], keep_empty=True))
         action = "merged"
     update = _regenerate(files, writer, title=transcript.title or None, language=transcript.language or None,
-                         rules=rules)
+                         rules=rules, require_review=require_review)
     update.action = action
     return update
 
 
 def regenerate(show_root: Path, slug: str, *, title: str | None = None, language: str | None = None,
-               rules: CaptionRules | None = None, now: Callable[[], datetime] = _utc_now) -> TranscriptUpdate:
+               rules: CaptionRules | None = None, require_review: bool = False,
+               now: Callable[[], datetime] = _utc_now) -> TranscriptUpdate:
     """Make the other formats and the published copies from the reviewed ``transcripts/<slug>.vtt``.
 
     ``title`` and ``language`` default to those recorded in the words sidecar, then to the slug and
     "en". Raises TranscriptError, writing nothing, if the .vtt is missing or malformed.
     """
     files = transcript_files(show_root, slug)
-    return _regenerate(files, _Writer(files, now()), title=title, language=language, rules=rules)
+    return _regenerate(files, _Writer(files, now()), title=title, language=language, rules=rules,
+                       require_review=require_review)
 
 
 def check_transcript(show_root: Path, slug: str, rules: CaptionRules | None = None) -> list[Finding]:
@@ -259,7 +264,10 @@ def _previous_sidecar(files: TranscriptFiles) -> Sidecar:
 
 
 def _regenerate(files: TranscriptFiles, writer: _Writer, *, title: str | None, language: str | None,
-                rules: CaptionRules | None) -> TranscriptUpdate:
+                rules: CaptionRules | None, require_review: bool = False) -> TranscriptUpdate:
+    """Make the other formats from the .vtt, and the published copies unless ``require_review`` is
+    on and the .vtt is not signed off: then what was last published (a reviewed version, or
+    nothing) stays as it was."""
     if not files.vtt.exists():
         raise TranscriptError("not found: there is no transcript to publish yet", files.shown(files.vtt))
     reviewed = read_vtt(files.vtt, files.shown(files.vtt))
@@ -278,12 +286,14 @@ def _regenerate(files: TranscriptFiles, writer: _Writer, *, title: str | None, l
     writer.put(files.words, sidecar_json(current))
     for ext in ("srt", "json", "txt", "html"):
         writer.put(files.derived(ext), made[ext])
-    for ext in PUBLISHED_FORMATS:
-        writer.put(files.published(ext), made[ext], archive=False)
+    publish = not require_review or _signed_off(files)
+    if publish:
+        for ext in PUBLISHED_FORMATS:
+            writer.put(files.published(ext), made[ext], archive=False)
     return TranscriptUpdate(
         slug=files.slug, action="regenerated", empty=current.transcript().is_empty,
         reviewer_cues=current.reviewed_count, written=writer.written, archived=writer.archived,
-        findings=check_cues(reviewed, rules))
+        findings=check_cues(reviewed, rules), published=publish)
 
 
 # --- saving from the review editor, history and restoring -------------------------------------
@@ -320,7 +330,8 @@ def read_reviewed(show_root: Path, slug: str) -> ReviewedTranscript:
 
 
 def save_reviewed(show_root: Path, slug: str, cues: Sequence[Cue], *, expected: str | None,
-                  rules: CaptionRules | None = None, now: Callable[[], datetime] = _utc_now) -> TranscriptUpdate:
+                  rules: CaptionRules | None = None, require_review: bool = False,
+                  now: Callable[[], datetime] = _utc_now) -> TranscriptUpdate:
     """Write ``cues`` as the reviewed .vtt, then remake the other formats and the published copies.
 
     The previous .vtt goes to the history folder first. ``expected`` is the digest of the .vtt the
@@ -331,7 +342,7 @@ def save_reviewed(show_root: Path, slug: str, cues: Sequence[Cue], *, expected: 
     files = transcript_files(show_root, slug)
     text = to_vtt(cues, keep_empty=True)
     parse_vtt(text, files.shown(files.vtt))
-    return _replace_vtt(files, text, expected, rules, now)
+    return _replace_vtt(files, text, expected, rules, require_review, now)
 
 
 @dataclass(frozen=True)
@@ -378,7 +389,8 @@ def history_version(show_root: Path, slug: str, name: str) -> TranscriptVersion:
 
 
 def restore_version(show_root: Path, slug: str, name: str, *, expected: str | None,
-                    rules: CaptionRules | None = None, now: Callable[[], datetime] = _utc_now) -> TranscriptUpdate:
+                    rules: CaptionRules | None = None, require_review: bool = False,
+                    now: Callable[[], datetime] = _utc_now) -> TranscriptUpdate:
     """Make an earlier version the reviewed .vtt again; the current one goes to the history first.
 
     ``expected`` works as in `save_reviewed`. The version must read cleanly, or nothing is written.
@@ -390,7 +402,7 @@ def restore_version(show_root: Path, slug: str, name: str, *, expected: str | No
         text = version.path.read_text(encoding="utf-8")
     except OSError as exc:
         raise TranscriptError(f"cannot be read: {exc.strerror or exc}", files.shown(version.path)) from None
-    return _replace_vtt(files, text, expected, rules, now)
+    return _replace_vtt(files, text, expected, rules, require_review, now)
 
 
 def _read_vtt_bytes(files: TranscriptFiles) -> bytes:
@@ -404,10 +416,17 @@ def _read_vtt_bytes(files: TranscriptFiles) -> bytes:
 
 
 def _replace_vtt(files: TranscriptFiles, text: str, expected: str | None, rules: CaptionRules | None,
-                 now: Callable[[], datetime]) -> TranscriptUpdate:
+                 require_review: bool, now: Callable[[], datetime]) -> TranscriptUpdate:
     if expected is not None and digest(_read_vtt_bytes(files)) != expected:
         raise StaleTranscriptError("changed on disk since the editor loaded it, so it was not overwritten; "
                                    "reload to see the version on disk", files.shown(files.vtt))
     writer = _Writer(files, now())
     writer.put(files.vtt, text)
-    return _regenerate(files, writer, title=None, language=None, rules=rules)
+    return _regenerate(files, writer, title=None, language=None, rules=rules, require_review=require_review)
+
+
+def _signed_off(files: TranscriptFiles) -> bool:
+    """Whether a reviewer signed off the .vtt as it is now."""
+    from .transcript_signoff import review_status  # it builds on this module
+
+    return review_status(files.root, files.slug).reviewed

@@ -49,6 +49,8 @@ class TranscriptReport:
     offset_s: float = 0.0
     asr: AsrResult | None = None
     warnings: list[str] = field(default_factory=list)
+    #: False when the show requires reviewed transcripts and this one is not signed off yet.
+    published: bool = True
 
     @property
     def errors(self) -> int:
@@ -88,7 +90,8 @@ def transcribe_episode(show: Show, source: Path, slug: str, *, title: str | None
     settings = settings or show.transcript
     check_reviewed(show, slug)
     if has_reviewed_transcript(show.root, slug) and not retranscribe:
-        update = regenerate(show.root, slug, title=title, rules=settings.rules)
+        update = regenerate(show.root, slug, title=title, rules=settings.rules,
+                            require_review=show.transcript.require_review)
         update.action = "kept"
         return _report(update, show, offset_s, None)
     info = ffmpeg_tool.probe(source)
@@ -103,7 +106,7 @@ def transcribe_episode(show: Show, source: Path, slug: str, *, title: str | None
     transcript = transcript_from_words(words, language=language, title=title or "",
                                        rules=settings.rules)
     update = save_machine_transcript(show.root, slug, transcript, retranscribe=retranscribe,
-                                     rules=settings.rules)
+                                     rules=settings.rules, require_review=show.transcript.require_review)
     return _report(update, show, offset_s, result)
 
 
@@ -111,7 +114,8 @@ def publish_transcript(show: Show, slug: str, *, title: str | None = None) -> Tr
     """Remake the formats and published copies from a reviewed .vtt; None when there is none."""
     if not has_reviewed_transcript(show.root, slug):
         return None
-    update = regenerate(show.root, slug, title=title, rules=show.transcript.rules)
+    update = regenerate(show.root, slug, title=title, rules=show.transcript.rules,
+                        require_review=show.transcript.require_review)
     return _report(update, show, 0.0, None)
 
 
@@ -128,7 +132,7 @@ def _report(update: TranscriptUpdate, show: Show, offset_s: float, asr: AsrResul
     return TranscriptReport(slug=update.slug, action=update.action, vtt=files.vtt, cues=cues,
                             empty=update.empty, reviewer_cues=update.reviewer_cues,
                             findings=update.findings, written=update.written, archived=update.archived,
-                            offset_s=offset_s, asr=asr, warnings=warnings)
+                            offset_s=offset_s, asr=asr, warnings=warnings, published=update.published)
 
 
 def transcript_language(show: Show, settings: TranscriptSettings) -> str:

@@ -35,10 +35,11 @@ def episode_words(text: str = TEXT) -> list[Word]:
     return [Word(w.start, w.end, w.text, 0.31 if w.text == UNSURE_WORD else 0.93) for w in words]
 
 
-def make_episode(root: Path, slug: str = SLUG, *, text: str = TEXT, mp3: bool = True) -> Path:
+def make_episode(root: Path, slug: str = SLUG, *, text: str = TEXT, mp3: bool = True,
+                 require_review: bool = False) -> Path:
     """Write ``transcripts/<slug>.*`` (as a first machine transcript) and ``feed/media/<slug>.mp3``."""
     transcript = transcript_from_words(episode_words(text), language="en", title="Building bridges")
-    save_machine_transcript(root, slug, transcript)
+    save_machine_transcript(root, slug, transcript, require_review=require_review)
     if mp3:
         media = root / "feed" / "media"
         media.mkdir(parents=True, exist_ok=True)
