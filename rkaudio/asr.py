@@ -107,10 +107,10 @@ def cpu_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-#: CPU threads for the bundled tiny.en on the faster-whisper engine. Measured on two cores, ten
-#: minutes of speech took 20 s with one thread and 25 s with two: at this model's size and a batch
-#: of 2, keeping two threads in step costs more (in system time) than the second core brings, and
-#: one thread leaves a core for the rest of the machine. Under load the two were equally fast.
+#: CPU threads for the bundled tiny.en on the faster-whisper engine. On the two-core machine one
+#: thread transcribed ten minutes of speech as fast as two or faster (20-24 s against 21-25 s, in
+#: every condition measured; see docs/architecture.md): at this model's size the second thread
+#: gains nothing, and one thread leaves a core for the rest of the machine.
 TINY_MODEL_THREADS = 1
 
 
