@@ -139,6 +139,11 @@ def ffmpeg_dir(ffmpeg: str) -> Path:
     return folder
 
 
+def clip_words() -> int:
+    """Words in one pass through the clips' reference texts."""
+    return sum(len(ref.read_text(encoding="utf-8").split()) for _, ref in CLIPS)
+
+
 def console_script(name: str) -> str | None:
     beside = Path(sys.executable).parent / name
     if beside.is_file() and os.access(beside, os.X_OK):
@@ -201,6 +206,9 @@ def run_all(tools: list[Tool], runs: int, env: dict[str, str], reference: str) -
             if not result.ok:
                 raise BenchError(f"{tool.label} failed (exit {result.returncode}):\n{log_tail(result.log)}")
             text = Path(tool.text_out.replace("{run}", str(run))).read_text(encoding="utf-8")
+            kept = OUT / "texts" / f"{tool.key}-{run}.txt"
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            kept.write_text(text, encoding="utf-8")
             tool.runs.append(result)
             tool.wers.append(jiwer.wer(normalise(reference), normalise(text)))
             tool.cpu.append((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
@@ -217,7 +225,7 @@ def render(tools: list[Tool], seconds: float, words: int, runs: int, machine: st
     lines = [
         "## Transcribing an episode",
         "",
-        f"Run on {date} with `{command}`.",
+        f"Run on {date} with {command}.",
         "",
         f"- Machine: {machine}",
         f"- Load: the 1-minute load average before each run was {min(loads):.2f}–{max(loads):.2f} "
@@ -276,7 +284,10 @@ def render(tools: list[Tool], seconds: float, words: int, runs: int, machine: st
               f"conditioning on the previous text, temperature fallback) and word timestamps.",
               "- WER: jiwer's word error rate after lower-casing, removing punctuation, splitting "
               "hyphens and mapping British to American spelling (the model writes American), on each "
-              "run's plain-text output (`tests/wer_helpers.py`); the median of the runs.",
+              "run's plain-text output (`tests/wer_helpers.py`); the median of the runs. The programme "
+              f"repeats the clips about {words / clip_words():.1f} times, so a phrase misheard in "
+              "every repetition counts that many times: the rows differ by a few distinct phrases "
+              "(`bench/out/transcribe/` keeps every run's text).",
               "- Peak RSS (tree): the highest total resident memory of the command and its child "
               "processes (ffmpeg), sampled every 50 ms; the worst of all runs. MB = 10^6 bytes."]
     return "\n".join(lines) + "\n"
@@ -324,8 +335,9 @@ def main(argv: list[str] | None = None) -> int:
     except (BenchError, subprocess.CalledProcessError, OSError) as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1
-    command = "make bench" if args.minutes == 10 and args.runs == 3 and not args.no_openai else \
-        f"python bench/transcribe.py --minutes {args.minutes:g} --runs {args.runs}"
+    command = ("bench/transcribe.py` (the defaults `make bench` uses)" if args.minutes == 10 and args.runs == 3
+               and not args.no_openai else f"bench/transcribe.py --minutes {args.minutes:g} --runs {args.runs}`")
+    command = "`python " + command
     markdown = render(tools, seconds, len(reference.split()), args.runs, machine, date, command,
                       missing_openai=not has_openai_whisper())
     print()

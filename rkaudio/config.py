@@ -108,11 +108,13 @@ class TranscriptSettings:
     device: str = "auto"
     #: Language spoken, as a code ("en"); None means the show's language.
     language: str | None = None
-    #: Speech windows decoded at once. On a CPU, 2 is as fast as 8 (the cores are already busy
-    #: within each window) and holds about 430 MB instead of 800; a GPU gains from 8 or 16.
+    #: Speech windows decoded at once. On a two-core CPU, 2 is about as fast as 8 and the whole
+    #: command holds about 530 MB instead of 930; a GPU gains from 8 or 16.
     batch_size: int = 2
     #: Beam search width: 5 is Whisper's own default; 1 (greedy) is faster and a little less exact.
     beam_size: int = 5
+    #: CPU threads for the engine's matrix work; 0 chooses (see `asr.engine_threads`).
+    threads: int = 0
     rules: CaptionRules = field(default_factory=CaptionRules)
     #: Publishing refuses a transcript no reviewer has signed off (``rkaudio review``).
     require_review: bool = False
@@ -132,6 +134,8 @@ class TranscriptSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 64:
                 raise bad(name, f"must be a whole number from 1 to 64, not {value!r}")
+        if isinstance(self.threads, bool) or not isinstance(self.threads, int) or not 0 <= self.threads <= 256:
+            raise bad("threads", f"must be a whole number from 0 (automatic) to 256, not {self.threads!r}")
         self.rules.validated(f"{source}: transcript")
         return self
 
@@ -389,7 +393,7 @@ def audio_from_table(table: Mapping[str, Any], root: Path, source: str,
     return dataclasses.replace(s, **changes).validated(source)
 
 
-_TRANSCRIPT_KEYS = {"enabled", "engine", "model", "device", "language", "batch_size", "beam_size",
+_TRANSCRIPT_KEYS = {"enabled", "engine", "model", "device", "language", "batch_size", "beam_size", "threads",
                     "max_chars", "max_lines", "min_duration", "max_duration", "max_cps", "require_review"}
 _RULE_KEYS = {"max_chars": (int, "max_chars"), "max_lines": (int, "max_lines"),
               "min_duration": ((int, float), "min_duration"), "max_duration": ((int, float), "max_duration"),
@@ -421,7 +425,7 @@ def transcript_from_table(table: Mapping[str, Any], root: Path, source: str,
         changes["model"] = model
     if "language" in table:
         changes["language"] = _typed(table, "language", str, source, p).strip() or None
-    for key in ("batch_size", "beam_size"):
+    for key in ("batch_size", "beam_size", "threads"):
         if key in table:
             changes[key] = _typed(table, key, int, source, p)
     rules = {field_name: (float(_typed(table, key, kind, source, p)) if kind != int

@@ -103,7 +103,8 @@ class FasterWhisperEngine:
         self.language = language if multilingual else "en"
         self.beam_size = beam_size
         self.batch_size = batch_size
-        self.label = f"faster-whisper {label} {self.compute_type} on {self.device}"
+        where = f"{self.device}, {threads} thread{'s' if threads != 1 else ''}" if self.device == "cpu" else self.device
+        self.label = f"faster-whisper {label} {self.compute_type} on {where}"
 
     def _options(self) -> dict[str, Any]:
         return dict(language=self.language, beam_size=self.beam_size, word_timestamps=True,

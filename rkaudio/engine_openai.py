@@ -227,8 +227,9 @@ class OpenAIWhisperEngine:
 
         kind, path, label = resolve_model(model)
         self.device = _device(device)
+        threads = threads or cpu_threads()
         if self.device == "cpu":
-            torch.set_num_threads(threads or cpu_threads())
+            torch.set_num_threads(threads)
         if kind == "ct2":
             assert path is not None
             checkpoint = converted_checkpoint(path)
@@ -243,7 +244,8 @@ class OpenAIWhisperEngine:
         self.beam_size = beam_size
         #: Half precision only where it is fast and supported: on a CUDA GPU.
         self.fp16 = self.device == "cuda"
-        self.label = f"openai-whisper {label} {'fp16' if self.fp16 else 'fp32'} on {self.device}"
+        where = f"{self.device}, {threads} thread{'s' if threads != 1 else ''}" if self.device == "cpu" else self.device
+        self.label = f"openai-whisper {label} {'fp16' if self.fp16 else 'fp32'} on {where}"
 
     def _options(self) -> dict[str, Any]:
         return dict(language=self.language, task="transcribe", fp16=self.fp16, verbose=None,

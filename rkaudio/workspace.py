@@ -102,6 +102,9 @@ device = "auto"
 batch_size = 2
 # Beam search width: 5 is Whisper's default; 1 is about 15 % faster and a little less exact.
 beam_size = 5
+# CPU threads for the speech model; 0 chooses: one for the bundled tiny.en with faster-whisper
+# (on two cores a second thread made it slower), else every core.
+threads = 0
 # Language spoken, as a code such as "en"; leave out to use the show's language.
 # language = "en"
 # Caption rules, used when cues are cut and by 'rkaudio transcript check':

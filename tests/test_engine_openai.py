@@ -113,7 +113,7 @@ def test_engine_decodes_only_the_clips_and_times_words_from_the_start_of_the_aud
                             0.3 * speech[:16000 * 8]])  # 8 s more speech, which no clip covers
     clips = [w for w in speech_windows(speech_spans(audio)) if w[0] < lead + speech.size / 16000 - 0.5]
     engine = OpenAIWhisperEngine(str(checkpoint), device="auto", language="en", beam_size=5)
-    assert engine.name == "openai-whisper" and engine.label.endswith("fp32 on cpu")
+    assert engine.name == "openai-whisper" and "fp32 on cpu" in engine.label
     words = engine.transcribe(audio, clips)
     assert lead + 0.1 < words[0].start < lead + 1.2, words[:3]
     end = clips[-1][1]

@@ -381,6 +381,29 @@ def test_model_from_the_environment(show: Path, speech_wav: Path, tmp_path: Path
     assert_one_line_error(out, "elsewhere", "model")
 
 
+def test_engine_threads() -> None:
+    """One thread for the bundled tiny.en on faster-whisper (faster on two cores), else every core."""
+    from rkaudio.asr import cpu_threads, engine_threads
+    from rkaudio.config import TranscriptSettings
+
+    assert engine_threads(TranscriptSettings()) == 1
+    assert engine_threads(TranscriptSettings(threads=3)) == 3
+    assert engine_threads(TranscriptSettings(model="/models/small")) == cpu_threads()
+    assert engine_threads(TranscriptSettings(engine="openai-whisper")) == cpu_threads()
+
+
+def test_threads_setting_is_read_and_checked(show: Path, speech_wav: Path) -> None:
+    from rkaudio.config import load_show
+
+    toml = show / "show.toml"
+    text = toml.read_text(encoding="utf-8")
+    assert "threads = 0" in text
+    toml.write_text(text.replace("threads = 0", "threads = 2"), encoding="utf-8")
+    assert load_show(show).transcript.threads == 2
+    toml.write_text(text.replace("threads = 0", "threads = -1"), encoding="utf-8")
+    assert_one_line_error(run_subprocess("transcribe", speech_wav), "show.toml", "transcript.threads")
+
+
 def test_transcribe_bad_inputs(show: Path, tmp_path: Path) -> None:
     (tmp_path / "empty.wav").write_bytes(b"")
     (tmp_path / "notes.wav").write_text("not audio at all", encoding="utf-8")
