@@ -155,15 +155,18 @@ def state_dict_from_ct2(variables: dict[str, Any], source: Path) -> tuple[dict[s
         linear(f"{ct2}/ffn/linear_0", f"{ours}.mlp.0")
         linear(f"{ct2}/ffn/linear_1", f"{ours}.mlp.2")
 
+    def self_attention(ct2: str, ours: str) -> None:
+        norm(f"{ct2}/self_attention/layer_norm", f"{ours}.attn_ln")
+        split(f"{ct2}/self_attention/linear_0", ["query", "key", "value"], f"{ours}.attn")
+        linear(f"{ct2}/self_attention/linear_1", f"{ours}.attn.out")
+
     linear("encoder/conv1", "encoder.conv1")
     linear("encoder/conv2", "encoder.conv2")
     state["encoder.positional_embedding"] = get("encoder/position_encodings/encodings")
     n_audio_layer = _count_layers(variables, "encoder")
     for i in range(n_audio_layer):
         ct2, ours = f"encoder/layer_{i}", f"encoder.blocks.{i}"
-        norm(f"{ct2}/self_attention/layer_norm", f"{ours}.attn_ln")
-        split(f"{ct2}/self_attention/linear_0", ["query", "key", "value"], f"{ours}.attn")
-        linear(f"{ct2}/self_attention/linear_1", f"{ours}.attn.out")
+        self_attention(ct2, ours)
         mlp(ct2, ours)
     norm("encoder/layer_norm", "encoder.ln_post")
 
@@ -172,9 +175,7 @@ def state_dict_from_ct2(variables: dict[str, Any], source: Path) -> tuple[dict[s
     n_text_layer = _count_layers(variables, "decoder")
     for i in range(n_text_layer):
         ct2, ours = f"decoder/layer_{i}", f"decoder.blocks.{i}"
-        norm(f"{ct2}/self_attention/layer_norm", f"{ours}.attn_ln")
-        split(f"{ct2}/self_attention/linear_0", ["query", "key", "value"], f"{ours}.attn")
-        linear(f"{ct2}/self_attention/linear_1", f"{ours}.attn.out")
+        self_attention(ct2, ours)
         norm(f"{ct2}/attention/layer_norm", f"{ours}.cross_attn_ln")
         linear(f"{ct2}/attention/linear_0", f"{ours}.cross_attn.query")
         split(f"{ct2}/attention/linear_1", ["key", "value"], f"{ours}.cross_attn")

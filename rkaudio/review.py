@@ -11,7 +11,6 @@ disk since the editor read it is refused with nothing written.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import math
 import mimetypes
@@ -25,7 +24,7 @@ from typing import Any, Literal
 
 from . import ffmpeg_tool
 from .config import EPISODES_DIR, Show
-from .errors import RkaudioError, TranscriptError
+from .errors import MetadataError, RkaudioError, TranscriptError
 from .naming import slugify
 from .transcript import Cue
 from .transcript_check import check_cues
@@ -48,8 +47,6 @@ AUDIO_EXTENSIONS = (".mp3", ".m4a", ".aac", ".mp4", ".ogg", ".oga", ".opus", ".w
 _MEDIA_TYPES = {".mp3": "audio/mpeg", ".m4a": "audio/mp4", ".aac": "audio/aac", ".mp4": "video/mp4",
                 ".ogg": "audio/ogg", ".oga": "audio/ogg", ".opus": "audio/ogg", ".webm": "audio/webm",
                 ".flac": "audio/flac", ".wav": "audio/wav", ".mkv": "video/x-matroska"}
-_FRONT_MATTER = re.compile(r"\A\ufeff?(---|\+\+\+)[ \t]*\r?\n(.*?)\r?\n\1[ \t]*(?:\r?\n|\Z)", re.S)
-_SOURCE_LINE = re.compile(r"^source[ \t]*[=:][ \t]*(.+?)[ \t]*$", re.M)
 _SETTING = re.compile(r"(?:vertical|line|position|size|align|region):\S+")
 
 
@@ -71,23 +68,19 @@ def episode_source(show_root: Path, slug: str) -> Path | None:
     First the ``source = ...`` of the episode's front matter (``episodes/<slug>.md``), relative to
     the show folder or to ``episodes/``; then a recording in ``episodes/`` whose name gives the slug.
     """
+    from .episode import read_episode
+
     episodes = show_root / EPISODES_DIR
-    notes = episodes / f"{slug}.md"
     try:
-        text = notes.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        text = ""
-    front = _FRONT_MATTER.match(text)
-    line = _SOURCE_LINE.search(front.group(2)) if front else None
-    if line is not None:
-        value = line.group(1)
-        if value[:1] in "\"'" and value[-1:] == value[:1] and len(value) > 1:
-            value = json.loads(value) if value[0] == '"' else value[1:-1]
+        value = read_episode(show_root, slug).source
+    except MetadataError:  # no metadata yet, or broken: the editor still works from episodes/
+        value = ""
+    if value:
         path = Path(value).expanduser()
         for candidate in ((path,) if path.is_absolute() else (show_root / path, episodes / path)):
             if candidate.is_file():
                 return candidate
-        log.warning("%s: source %s not found; looking in %s/ instead", notes, value, EPISODES_DIR)
+        log.warning("%s: source %s not found; looking in %s/ instead", episodes / f"{slug}.md", value, EPISODES_DIR)
     try:
         entries = sorted(episodes.iterdir()) if episodes.is_dir() else []
     except OSError:

@@ -193,8 +193,8 @@ def test_audio_falls_back_to_the_source_recording(show: Path, speech_wav: Path) 
     other = show / "recordings" / "take 2.flac"
     other.parent.mkdir()
     mh.convert(speech_wav, other)
-    (show / "episodes" / "interview.md").write_text('---\ntitle = "x"\nsource = "recordings/take 2.flac"\n---\n',
-                                                    encoding="utf-8")
+    (show / "episodes" / "interview.md").write_text(
+        '+++\ntitle = "x"\ndate = 2026-01-01\nguid = "g-1"\nsource = "recordings/take 2.flac"\n+++\n', encoding="utf-8")
     assert episode_source(show, "interview") == other
     assert find_episode_audio(load_show(show), "interview").media_type == "audio/flac"
 
