@@ -78,9 +78,16 @@ def served(show: Path) -> Iterator[ReviewServer]:
 
 
 def wait_for(condition: Callable[[], object], what: str, timeout: float = WAIT_S) -> object:
+    """Poll ``condition`` until it is true. An element the page re-rendered between finding it and
+    reading it (a stale reference) counts as "not yet", not as a failure."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
     deadline = time.monotonic() + timeout
     while True:
-        value = condition()
+        try:
+            value = condition()
+        except StaleElementReferenceException:
+            value = None
         if value:
             return value
         if time.monotonic() > deadline:
