@@ -71,3 +71,21 @@ def assert_caption_rules(path: Path, *, max_chars: int = 42, max_lines: int = 2,
 
 def caption_text(captions: list[webvtt.Caption]) -> str:
     return " ".join(" ".join(shown_lines(c)) for c in captions)
+
+
+#: Every format written to transcripts/ and published to feed/transcripts/.
+TRANSCRIPT_FORMATS = ("vtt", "srt", "json", "txt", "html")
+
+
+def assert_transcribed(root: Path, slug: str, reference: str, *, max_wer: float) -> list[webvtt.Caption]:
+    """A real transcription's files: every format written and published, the captions within the
+    caption rules (read with webvtt-py), and the word error rate against ``reference`` below ``max_wer``."""
+    from wer_helpers import wer
+
+    for ext in TRANSCRIPT_FORMATS:
+        assert (root / "transcripts" / f"{slug}.{ext}").stat().st_size > 0, ext
+        assert (root / "feed" / "transcripts" / f"{slug}.{ext}").stat().st_size > 0, ext
+    captions = assert_caption_rules(root / "transcripts" / f"{slug}.vtt")
+    error_rate = wer(reference, caption_text(captions))
+    assert error_rate < max_wer, (error_rate, caption_text(captions))
+    return captions
