@@ -5,10 +5,11 @@ with a fraction of the memory, and needs no PyTorch. Its batched mode decodes se
 windows at once, which keeps both cores of a small machine busy.
 
 Batched decoding runs each window once, at temperature 0, and leaves the quality thresholds to the
-caller. They are applied here, as Whisper applies them: a window the model itself thinks holds no
-speech (no-speech probability above 0.6 with an average log-probability below -1) is dropped, and a
-window whose text repeats itself (gzip compression ratio above 2.4, the sign of a decoding loop) is
-decoded again one window at a time with temperature fallback; if it still fails, it is dropped.
+caller. They are applied here, as Whisper applies them (`window_verdict`): a window the model itself
+thinks holds no speech (no-speech probability above 0.6 with an average log-probability below -1) is
+dropped, and a window whose text repeats itself (gzip compression ratio above 2.4, the sign of a
+decoding loop) or was decoded with little confidence (average log-probability below -1) is decoded
+again on its own with temperature fallback; if it still repeats itself, it is dropped.
 """
 
 from __future__ import annotations
@@ -121,13 +122,13 @@ class FasterWhisperEngine:
         words: list[Word] = []
         retry: list[tuple[float, float]] = []
         for seg in segments:
-            if seg.no_speech_prob > NO_SPEECH_THRESHOLD and seg.avg_logprob < LOG_PROB_THRESHOLD:
+            verdict = window_verdict(seg.no_speech_prob, seg.avg_logprob, seg.compression_ratio)
+            if verdict == "drop":
                 log.info("dropped %.1f-%.1f s: the model heard no speech there", seg.start, seg.end)
-                continue
-            if seg.compression_ratio > COMPRESSION_RATIO_THRESHOLD:
+            elif verdict == "retry":
                 retry.append((seg.start, seg.end))
-                continue
-            words.extend(_words(seg))
+            else:
+                words.extend(_words(seg))
         for start, end in retry:
             words.extend(self._retry(audio, start, end))
         words.sort(key=lambda w: w.start)
@@ -135,7 +136,8 @@ class FasterWhisperEngine:
 
     def _retry(self, audio: np.ndarray, start: float, end: float) -> list[Word]:
         """Decode one window again, sequentially, with Whisper's temperature fallback."""
-        log.info("%.1f-%.1f s repeated itself; decoding it again with temperature fallback", start, end)
+        log.info("%.1f-%.1f s repeated itself or was decoded with little confidence; decoding it again "
+                 "with temperature fallback", start, end)
         lo, hi = int(start * SAMPLE_RATE), int(end * SAMPLE_RATE)
         segments, _info = self.model.transcribe(
             audio[lo:hi], temperature=(0.0, *FALLBACK_TEMPERATURES), vad_filter=False, **self._options())
@@ -146,6 +148,21 @@ class FasterWhisperEngine:
                 return []
             words.extend(_words(seg, offset=start))
         return words
+
+
+def window_verdict(no_speech_prob: float, avg_logprob: float, compression_ratio: float) -> str:
+    """What Whisper does with a window decoded at temperature 0: "keep", "drop" or "retry".
+
+    The rule of openai-whisper's ``transcribe``: a window the model takes for non-speech (no-speech
+    probability above the threshold *and* a low average log-probability) is dropped; otherwise a
+    window whose text repeats itself (compression ratio too high) or that the model decoded with
+    little confidence (average log-probability too low) is decoded again at higher temperatures.
+    """
+    if no_speech_prob > NO_SPEECH_THRESHOLD and avg_logprob < LOG_PROB_THRESHOLD:
+        return "drop"
+    if compression_ratio > COMPRESSION_RATIO_THRESHOLD or avg_logprob < LOG_PROB_THRESHOLD:
+        return "retry"
+    return "keep"
 
 
 def _words(segment: Any, offset: float = 0.0) -> list[Word]:

@@ -7,7 +7,8 @@
 #
 # Usage:  FFMPEG=/path/to/ffmpeg ./make_clips.sh [name ...]
 #   With no names, all clips are rebuilt.  FFMPEG defaults to `ffmpeg` on PATH.
-# Needs:  festival, festvox-us-slt-hts, festvox-kdlpc16k, flite (Debian).
+# Needs:  festival, festvox-us-slt-hts, festvox-kdlpc16k, festvox-kallpc16k, flite,
+#         espeak-ng (Debian).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -19,6 +20,12 @@ CLIPS=(
   "bridges_across_difference  flite     rms"
   "practice_of_kindness       flite     awb"
   "belong_library             festival  ked_diphone"
+  "crossroads_after_lockdown  festival  cmu_us_slt_arctic_hts"
+  "beyond_us_and_them         flite     slt"
+  "intergroup_relations       flite     kal16"
+  "tracking_cohesion          espeak-ng en-gb-x-rp"
+  "arts_and_empathy           festival  kal_diphone"
+  "kindness_in_local_government espeak-ng en-us"
 )
 
 need() { command -v "$1" >/dev/null 2>&1 || { echo "make_clips.sh: '$1' not found ($2)" >&2; exit 1; }; }
@@ -36,6 +43,9 @@ synth() {  # engine voice text.txt out.wav
     flite)
       need flite "apt-get install flite"
       flite -voice "$voice" -f "$txt" -o "$wav" ;;
+    espeak-ng)
+      need espeak-ng "apt-get install espeak-ng"
+      espeak-ng -v "$voice" -s 160 -f "$txt" -w "$wav" ;;
     *) echo "make_clips.sh: unknown engine '$engine'" >&2; exit 1 ;;
   esac
 }
