@@ -107,10 +107,10 @@ def cpu_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-#: CPU threads for the bundled tiny.en on the faster-whisper engine. On the two-core machine one
-#: thread transcribed ten minutes of speech as fast as two or faster (20-24 s against 21-25 s, in
-#: every condition measured; see docs/architecture.md): at this model's size the second thread
-#: gains nothing, and one thread leaves a core for the rest of the machine.
+#: CPU threads for each decoder of the bundled tiny.en on the faster-whisper engine. At this
+#: model's size a second thread inside one decoder gains nothing (20-24 s against 21-25 s for ten
+#: minutes of speech on the two-core machine; see docs/architecture.md), while a second decoder on
+#: other windows nearly halves the time (`engine_workers`).
 TINY_MODEL_THREADS = 1
 
 
@@ -126,13 +126,25 @@ def engine_threads(settings: TranscriptSettings) -> int:
     return cpu_threads()
 
 
+def engine_workers(settings: TranscriptSettings) -> int:
+    """Decoders working side by side: the setting, else one per core for the bundled tiny.en on
+    faster-whisper (each on `TINY_MODEL_THREADS`), else one (which uses every core itself)."""
+    from .config import DEFAULT_MODEL
+
+    if settings.workers:
+        return settings.workers
+    if settings.engine == "faster-whisper" and settings.model == DEFAULT_MODEL and not settings.threads:
+        return cpu_threads()
+    return 1
+
+
 def load_engine(settings: TranscriptSettings, language: str) -> Engine:
     """The engine ``settings`` names, with its model loaded; errors name the model and what to do."""
     if settings.engine == "faster-whisper":
         from .engine_faster import FasterWhisperEngine
         return FasterWhisperEngine(settings.model, device=settings.device, language=language,
                                    beam_size=settings.beam_size, batch_size=settings.batch_size,
-                                   cpu_threads=engine_threads(settings))
+                                   cpu_threads=engine_threads(settings), workers=engine_workers(settings))
     if settings.engine == "openai-whisper":
         from .engine_openai import OpenAIWhisperEngine
         return OpenAIWhisperEngine(settings.model, device=settings.device, language=language,

@@ -113,8 +113,11 @@ class TranscriptSettings:
     batch_size: int = 2
     #: Beam search width: 5 is Whisper's own default; 1 (greedy) is faster and a little less exact.
     beam_size: int = 5
-    #: CPU threads for the engine's matrix work; 0 chooses (see `asr.engine_threads`).
+    #: CPU threads for the engine's matrix work, in each decoder; 0 chooses (see `asr.engine_threads`).
     threads: int = 0
+    #: Decoders working side by side on different speech windows (faster-whisper on the CPU);
+    #: 0 chooses (see `asr.engine_workers`).
+    workers: int = 0
     rules: CaptionRules = field(default_factory=CaptionRules)
     #: Publishing refuses a transcript no reviewer has signed off (``rkaudio review``).
     require_review: bool = False
@@ -134,8 +137,10 @@ class TranscriptSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 64:
                 raise bad(name, f"must be a whole number from 1 to 64, not {value!r}")
-        if isinstance(self.threads, bool) or not isinstance(self.threads, int) or not 0 <= self.threads <= 256:
-            raise bad("threads", f"must be a whole number from 0 (automatic) to 256, not {self.threads!r}")
+        for name in ("threads", "workers"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 256:
+                raise bad(name, f"must be a whole number from 0 (automatic) to 256, not {value!r}")
         self.rules.validated(f"{source}: transcript")
         return self
 
@@ -394,7 +399,7 @@ def audio_from_table(table: Mapping[str, Any], root: Path, source: str,
 
 
 _TRANSCRIPT_KEYS = {"enabled", "engine", "model", "device", "language", "batch_size", "beam_size", "threads",
-                    "max_chars", "max_lines", "min_duration", "max_duration", "max_cps", "require_review"}
+                    "workers", "max_chars", "max_lines", "min_duration", "max_duration", "max_cps", "require_review"}
 _RULE_KEYS = {"max_chars": (int, "max_chars"), "max_lines": (int, "max_lines"),
               "min_duration": ((int, float), "min_duration"), "max_duration": ((int, float), "max_duration"),
               "max_cps": ((int, float), "max_cps")}
@@ -425,7 +430,7 @@ def transcript_from_table(table: Mapping[str, Any], root: Path, source: str,
         changes["model"] = model
     if "language" in table:
         changes["language"] = _typed(table, "language", str, source, p).strip() or None
-    for key in ("batch_size", "beam_size", "threads"):
+    for key in ("batch_size", "beam_size", "threads", "workers"):
         if key in table:
             changes[key] = _typed(table, key, int, source, p)
     rules = {field_name: (float(_typed(table, key, kind, source, p)) if kind != int

@@ -2,7 +2,9 @@
 
 faster-whisper runs the same Whisper weights as openai-whisper about five times faster on a CPU,
 with a fraction of the memory, and needs no PyTorch. Its batched mode decodes several speech
-windows at once, which keeps both cores of a small machine busy.
+windows at once. On the CPU, several decoders (CTranslate2 workers, one thread each for the bundled
+model) take turns of the windows side by side: a small model keeps one core busy with one decoder,
+not with two threads inside it, so this is what uses a second core.
 
 Batched decoding runs each window once, at temperature 0, and leaves the quality thresholds to the
 caller. They are applied here, as Whisper applies them (`window_verdict`): a window the model itself
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -75,7 +78,8 @@ class FasterWhisperEngine:
     name = "faster-whisper"
 
     def __init__(self, model: str, *, device: str = "auto", language: str | None = "en",
-                 beam_size: int = 5, batch_size: int = 2, cpu_threads: int | None = None) -> None:
+                 beam_size: int = 5, batch_size: int = 2, cpu_threads: int | None = None,
+                 workers: int = 1) -> None:
         from faster_whisper import BatchedInferencePipeline, WhisperModel
 
         from .asr import cpu_threads as available_threads
@@ -83,8 +87,10 @@ class FasterWhisperEngine:
         source, label = resolve_model(model)
         self.device, self.compute_type = _device(device)
         threads = cpu_threads or available_threads()
+        # Side-by-side decoders pay off on CPU cores; a GPU is fed by the batch instead.
+        self.workers = max(1, workers) if self.device == "cpu" else 1
         kwargs: dict[str, Any] = dict(device=self.device, compute_type=self.compute_type,
-                                      cpu_threads=threads)
+                                      cpu_threads=threads, num_workers=self.workers)
         try:
             try:
                 self.model = WhisperModel(source, local_files_only=True, **kwargs)
@@ -99,12 +105,17 @@ class FasterWhisperEngine:
             raise ToolError(f"model {model!r} is not on this machine and could not be downloaded "
                             f"({type(exc).__name__}); use the bundled {DEFAULT_MODEL}, or give the path "
                             "of a downloaded model folder") from None
-        self.pipeline = BatchedInferencePipeline(model=self.model)
+        # One pipeline per decoder: a pipeline keeps the end of the last speech it timed.
+        self.pipelines = [BatchedInferencePipeline(model=self.model) for _ in range(self.workers)]
         multilingual = bool(self.model.model.is_multilingual)
         self.language = language if multilingual else "en"
         self.beam_size = beam_size
         self.batch_size = batch_size
-        where = f"{self.device}, {threads} thread{'s' if threads != 1 else ''}" if self.device == "cpu" else self.device
+        where = self.device
+        if self.device == "cpu":
+            where += f", {threads} thread{'s' if threads != 1 else ''}"
+            if self.workers > 1:
+                where += f" x {self.workers} decoders"
         self.label = f"faster-whisper {label} {self.compute_type} on {where}"
 
     def _options(self) -> dict[str, Any]:
@@ -116,9 +127,14 @@ class FasterWhisperEngine:
     def transcribe(self, audio: np.ndarray, clips: Sequence[tuple[float, float]]) -> list[Word]:
         if not clips:
             return []
-        segments, _info = self.pipeline.transcribe(
-            audio, clip_timestamps=[{"start": s, "end": e} for s, e in clips],
-            batch_size=self.batch_size, vad_filter=False, without_timestamps=True, **self._options())
+        # Each decoder takes every n-th window, so all get a like share of the speech.
+        shares = [list(clips[k::self.workers]) for k in range(min(self.workers, len(clips)))]
+        if len(shares) == 1:
+            segments = self._decode(self.pipelines[0], audio, shares[0])
+        else:
+            with ThreadPoolExecutor(len(shares), thread_name_prefix="rkaudio-asr") as pool:
+                done = pool.map(lambda k: self._decode(self.pipelines[k], audio, shares[k]), range(len(shares)))
+                segments = [seg for share in done for seg in share]
         words: list[Word] = []
         retry: list[tuple[float, float]] = []
         for seg in segments:
@@ -133,6 +149,13 @@ class FasterWhisperEngine:
             words.extend(self._retry(audio, start, end))
         words.sort(key=lambda w: w.start)
         return words
+
+    def _decode(self, pipeline: Any, audio: np.ndarray, clips: Sequence[tuple[float, float]]) -> list[Any]:
+        """One decoder's windows, batched, at temperature 0: faster-whisper's segments, one per window."""
+        segments, _info = pipeline.transcribe(
+            audio, clip_timestamps=[{"start": s, "end": e} for s, e in clips],
+            batch_size=self.batch_size, vad_filter=False, without_timestamps=True, **self._options())
+        return list(segments)
 
     def _retry(self, audio: np.ndarray, start: float, end: float) -> list[Word]:
         """Decode one window again, sequentially, with Whisper's temperature fallback."""

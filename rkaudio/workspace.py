@@ -102,9 +102,12 @@ device = "auto"
 batch_size = 2
 # Beam search width: 5 is Whisper's default; 1 is about 15 % faster and a little less exact.
 beam_size = 5
-# CPU threads for the speech model; 0 chooses: one for the bundled tiny.en with faster-whisper
-# (on two cores a second thread made it slower), else every core.
+# CPU threads for each speech decoder; 0 chooses: one for the bundled tiny.en with faster-whisper
+# (a second thread inside a decoder gains nothing at its size), else every core.
 threads = 0
+# Decoders working side by side on different stretches of speech (faster-whisper on the CPU);
+# 0 chooses: one per core for the bundled tiny.en (almost twice as fast on two cores), else one.
+workers = 0
 # Language spoken, as a code such as "en"; leave out to use the show's language.
 # language = "en"
 # Caption rules, used when cues are cut and by 'rkaudio transcript check':

@@ -142,18 +142,20 @@ def test_unsure_window_is_decoded_again(show: Path, caplog: pytest.LogCaptureFix
     from rkaudio.config import load_show
 
     engine = load_engine(load_show(show).transcript, "en")
-    batched = engine.pipeline.transcribe
     unsure: list[float] = []
 
-    def low_confidence(*args, **kwargs):
-        segments, info = batched(*args, **kwargs)
-        out = []
-        for seg in segments:
-            out.append(replace(seg, avg_logprob=-1.5))
-            unsure.append(seg.start)
-        return iter(out), info
+    def low_confidence(batched):
+        def transcribe(*args, **kwargs):
+            segments, info = batched(*args, **kwargs)
+            out = []
+            for seg in segments:
+                out.append(replace(seg, avg_logprob=-1.5))
+                unsure.append(seg.start)
+            return iter(out), info
+        return transcribe
 
-    engine.pipeline.transcribe = low_confidence
+    for pipeline in engine.pipelines:
+        pipeline.transcribe = low_confidence(pipeline.transcribe)
     with caplog.at_level(logging.INFO, logger="rkaudio.engine_faster"):
         result = transcribe_file(DEMO, engine, language="en")
     assert unsure
@@ -425,15 +427,43 @@ def test_model_from_the_environment(show: Path, speech_wav: Path, tmp_path: Path
     assert_one_line_error(out, "elsewhere", "model")
 
 
-def test_engine_threads() -> None:
-    """One thread for the bundled tiny.en on faster-whisper (faster on two cores), else every core."""
-    from rkaudio.asr import cpu_threads, engine_threads
+def test_engine_threads_and_workers() -> None:
+    """The bundled tiny.en on faster-whisper: one decoder per core, one thread each. Other models:
+    one decoder on every core. Settings win."""
+    from rkaudio.asr import cpu_threads, engine_threads, engine_workers
     from rkaudio.config import TranscriptSettings
 
     assert engine_threads(TranscriptSettings()) == 1
+    assert engine_workers(TranscriptSettings()) == cpu_threads()
     assert engine_threads(TranscriptSettings(threads=3)) == 3
+    assert engine_workers(TranscriptSettings(threads=3)) == 1
+    assert engine_workers(TranscriptSettings(workers=3)) == 3
     assert engine_threads(TranscriptSettings(model="/models/small")) == cpu_threads()
+    assert engine_workers(TranscriptSettings(model="/models/small")) == 1
     assert engine_threads(TranscriptSettings(engine="openai-whisper")) == cpu_threads()
+    assert engine_workers(TranscriptSettings(engine="openai-whisper")) == 1
+
+
+@pytest.mark.slow
+def test_decoders_side_by_side_hear_what_one_hears(show: Path) -> None:
+    """Two decoders share the windows between them: every window is heard once, in order."""
+    from dataclasses import replace
+
+    from rkaudio.asr import load_engine, transcribe_file
+    from rkaudio.config import load_show
+
+    settings = load_show(show).transcript
+    one = load_engine(replace(settings, workers=1), "en")
+    two = load_engine(replace(settings, workers=2, threads=1), "en")
+    assert two.workers == 2 and "x 2 decoders" in two.label
+    alone = transcribe_file(DEMO, one, language="en", block_seconds=12.0)
+    shared = transcribe_file(DEMO, two, language="en", block_seconds=12.0)
+    reference = DEMO_TEXT.read_text(encoding="utf-8")
+    heard = " ".join(w.text for w in shared.words)
+    assert wer(reference, heard) < 0.10, heard
+    assert wer(" ".join(w.text for w in alone.words), heard) < 0.03
+    starts = [w.start for w in shared.words]
+    assert starts == sorted(starts)
 
 
 def test_threads_setting_is_read_and_checked(show: Path, speech_wav: Path) -> None:
@@ -446,6 +476,11 @@ def test_threads_setting_is_read_and_checked(show: Path, speech_wav: Path) -> No
     assert load_show(show).transcript.threads == 2
     toml.write_text(text.replace("threads = 0", "threads = -1"), encoding="utf-8")
     assert_one_line_error(run_subprocess("transcribe", speech_wav), "show.toml", "transcript.threads")
+    assert "workers = 0" in text
+    toml.write_text(text.replace("workers = 0", "workers = 2"), encoding="utf-8")
+    assert load_show(show).transcript.workers == 2
+    toml.write_text(text.replace("workers = 0", "workers = true"), encoding="utf-8")
+    assert_one_line_error(run_subprocess("transcribe", speech_wav), "show.toml", "transcript.workers")
 
 
 def test_transcribe_bad_inputs(show: Path, tmp_path: Path) -> None:
