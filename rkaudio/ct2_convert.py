@@ -16,6 +16,7 @@ within the quantization step.
 from __future__ import annotations
 
 import json
+import mmap
 import os
 import struct
 from pathlib import Path
@@ -36,13 +37,20 @@ class ConversionError(ConfigError):
 
 
 def read_ct2_model(path: Path) -> dict[str, Any]:
-    """Every variable of a CTranslate2 ``model.bin`` as a numpy array (aliases resolved)."""
+    """Every variable of a CTranslate2 ``model.bin`` as a numpy array (aliases resolved).
+
+    The file is mapped, not read: the arrays are views of it, so a model of several gigabytes
+    costs no second copy in memory (the pages are the file's, shared with the page cache).
+    """
     import numpy as np
 
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
     except OSError as exc:
         raise ConversionError(f"cannot be read: {exc.strerror or exc}", path) from None
+    data = memoryview(mapped)
     pos = 0
 
     def take(fmt: str) -> Any:
@@ -61,9 +69,9 @@ def read_ct2_model(path: Path) -> dict[str, Any]:
         if len(raw) != size - 1:
             raise ConversionError("is truncated: it ends in the middle of a name", path)
         pos += size
-        return raw.decode("utf-8", "replace")
+        return bytes(raw).decode("utf-8", "replace")
 
-    if not data:
+    if not len(data):
         raise ConversionError("is empty", path)
     version = take("<I")
     if version > 255:  # binary versions are small numbers: this is some other kind of file

@@ -18,7 +18,7 @@ import webvtt
 import media_helpers as mh
 from conftest import assert_one_line_error, run_clirunner, run_subprocess
 from transcript_helpers import assert_transcribed, caption_text, shown_lines
-from wer_helpers import normalise, wer
+from wer_helpers import clip_wer_limit, normalise, wer
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "episodes" / "welcome-to-radical-kindness.flac"
@@ -100,11 +100,6 @@ def test_word_timings_and_probabilities_kept(demo_transcribed: tuple[Path, dict]
     assert starts == sorted(starts)
 
 
-#: Word error rate allowed on each committed clip. Most voices are clear to tiny.en; the two older
-#: synthetic voices below are hard for it (about 14 % and 22 % measured, see data/speech/README.md).
-CLIP_WER_LIMIT = {"intergroup_relations": 0.22, "arts_and_empathy": 0.30}
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("clip", sorted(p.stem for p in SPEECH_DIR.glob("*.flac")))
 def test_committed_speech_clips(clip: str, show: Path) -> None:
@@ -116,7 +111,7 @@ def test_committed_speech_clips(clip: str, show: Path) -> None:
     result = transcribe_file(SPEECH_DIR / f"{clip}.flac", engine, language="en")
     heard = " ".join(w.text for w in result.words)
     reference = (SPEECH_DIR / f"{clip}.txt").read_text(encoding="utf-8")
-    assert wer(reference, heard) < CLIP_WER_LIMIT.get(clip, 0.15), heard
+    assert wer(reference, heard) < clip_wer_limit(clip), heard
 
 
 def test_window_verdict_follows_whisper() -> None:

@@ -25,5 +25,16 @@ def normalise(text: str) -> str:
     return " ".join(SPELLING.get(w, w) for w in s.split())
 
 
+#: Word error rate a test allows on a committed clip (tests/data/speech/). Most of the voices are
+#: clear to tiny.en; two older synthetic voices are hard for it (about 14 % and 22 % measured with
+#: either engine; see tests/data/speech/README.md).
+CLIP_WER_LIMIT = {"intergroup_relations": 0.22, "arts_and_empathy": 0.30}
+DEFAULT_CLIP_WER_LIMIT = 0.15
+
+
+def clip_wer_limit(clip: str) -> float:
+    return CLIP_WER_LIMIT.get(clip, DEFAULT_CLIP_WER_LIMIT)
+
+
 def wer(reference: str, hypothesis: str) -> float:
     return jiwer.wer(normalise(reference), normalise(hypothesis))
