@@ -317,7 +317,7 @@ def process_episode(show: Show, source: Path, *, slug: str | None = None, title:
         warnings.append("show.base_url is not set in show.toml, so the feed was not built")
     elif name in dict(feed.held_back):
         warnings.append("not in the feed until its transcript is reviewed (show.toml: transcript.require_review); "
-                        "after the sign-off, run 'rkaudio feed'")
+                        f"signing it off in 'rkaudio review {name}' publishes it")
     return ProcessReport(
         slug=name, source=source, output=output, master=master, target_lufs=target,
         ceiling_dbtp=ceiling, programme=programme, gain_db=gain + offset,

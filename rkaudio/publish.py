@@ -2,20 +2,26 @@
 
 ``process`` calls `prepare` before any audio work (so a broken metadata file or a citation key
 missing from the research library stops the run at once), `episode_tags` on the finished MP3
-before it is renamed into place, and `update_feed` after.
+before it is renamed into place, and `update_feed` after. A sign-off in the review editor calls
+`republish`, so the approved transcript reaches the MP3's tags and the feed without a re-run.
 """
 
 from __future__ import annotations
 
 import logging
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import ffmpeg_tool
 from .config import Show
 from .episode import Episode, EpisodeDraft, ensure_episode, episode_path, read_episode
+from .errors import RkaudioError
 from .feed import FeedReport, build_feed, episode_notes, feed_url, library_for
+from .files import atomic_path
 from .shownotes import Notes
-from .tags import EpisodeTags
+from .tags import EpisodeTags, write_episode_tags
+from .transcript_store import transcript_files
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +81,34 @@ def update_feed(show: Show) -> FeedReport | None:
     if not show.base_url:
         return None
     return build_feed(show)
+
+
+def republish(show: Show, slug: str) -> FeedReport | None:
+    """Bring a published episode up to date with its published transcript: the MP3's tags (the
+    transcript in USLT) rewritten, then the feed rebuilt, which a show that requires reviews
+    needs before a newly signed-off episode appears in it.
+
+    An episode with no published MP3 yet is left alone (None). The tags are written on a copy
+    that replaces the MP3 only once complete, so a failure leaves the published file as it was.
+    """
+    mp3 = show.media_dir / f"{slug}.mp3"
+    if not mp3.is_file():
+        return None
+    episode = read_episode(show.root, slug)
+    prepared = Prepared(episode=episode, notes=episode_notes(episode, library_for(show)), written=[])
+    text_file = transcript_files(show.root, slug).published("txt")
+    try:
+        text = text_file.read_text(encoding="utf-8") if text_file.is_file() else ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RkaudioError(f"cannot be read: {exc}", text_file) from None
+    duration = ffmpeg_tool.probe(mp3).duration
+    try:
+        with atomic_path(mp3) as tmp:
+            shutil.copyfile(mp3, tmp)
+            write_episode_tags(tmp, episode_tags(show, prepared, transcript_text=text, duration=duration))
+    except OSError as exc:
+        raise RkaudioError(f"cannot be retagged: {exc.strerror or exc}", mp3) from None
+    return update_feed(show)
 
 
 _ISO639_2 = {"en": "eng", "cy": "cym", "gd": "gla", "ga": "gle", "fr": "fra", "de": "deu", "es": "spa",

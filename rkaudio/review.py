@@ -292,7 +292,25 @@ class ReviewSession:
         expected = _etag(payload)
         with self._lock:
             sign_off(self.show.root, self.slug, reviewer, expected=expected, now=self._now)
-        return self.state()
+            published = self._republish()
+        return {**self.state(), "published": published}
+
+    def _republish(self) -> str:
+        """Put the signed-off transcript into the published MP3's tags and the feed; what happened,
+        in a sentence for the page. The sign-off stands even if this fails."""
+        from .publish import republish
+
+        try:
+            report = republish(self.show, self.slug)
+        except RkaudioError as exc:
+            log.warning("signed off, but the published episode was not updated: %s", exc)
+            return f"The published episode was not updated: {exc}. Run rkaudio process again."
+        if report is None:
+            if (self.show.media_dir / f"{self.slug}.mp3").is_file():
+                return ("The episode's tags now carry this transcript; the feed was not rebuilt "
+                        "(show.base_url is not set).")
+            return "The transcript will go out with the episode when it is processed."
+        return "The episode's tags and the feed now carry this transcript."
 
 
 def _etag(payload: Mapping[str, Any]) -> str:

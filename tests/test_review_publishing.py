@@ -13,10 +13,13 @@ import feedparser
 import pytest
 from lxml import etree
 from review_helpers import make_episode
+from tinytag import TinyTag
 
 from conftest import assert_one_line_error, run_clirunner, run_subprocess
 from show_helpers import BASE, NO_STINGS, configure, write_metadata
 
+from rkaudio.config import load_show
+from rkaudio.review import ReviewSession
 from rkaudio.transcript_signoff import sign_off
 
 SLUG = "talk"
@@ -106,6 +109,43 @@ def test_required_review_holds_back_the_episode_until_sign_off(strict: Path, spe
     item = etree.parse(str(episode / "feed" / "feed.xml")).find("channel/item")
     linked = {t.get("url") for t in item.iter(f"{{{PODCAST}}}transcript")}
     assert f"{BASE}/transcripts/{SLUG}.vtt" in linked
+
+
+def test_signing_off_in_the_editor_retags_the_mp3_and_publishes_the_episode(strict: Path,
+                                                                           speech_wav: Path) -> None:
+    """A held-back episode goes out on sign-off: the MP3's lyrics tag (empty while the transcript
+    was held back) carries the approved text, and the feed lists it with the retagged file's size."""
+    episode = strict
+    report = process(episode, speech_wav)
+    assert any(f"'rkaudio review {SLUG}' publishes it" in w for w in report["warnings"])
+    mp3 = episode / "feed" / "media" / f"{SLUG}.mp3"
+    before = TinyTag.get(mp3)
+    assert not before.other.get("lyrics")
+    assert feed_titles(episode) == []
+
+    session = ReviewSession(load_show(episode), SLUG)
+    state = session.sign_off({"etag": session.state()["etag"], "reviewer": "Ann Example"})
+    assert state["review"]["reviewed"]
+    assert "tags and the feed now carry this transcript" in state["published"]
+
+    text = (episode / "feed" / "transcripts" / f"{SLUG}.txt").read_text(encoding="utf-8")
+    assert "Welcome" in text
+    after = TinyTag.get(mp3)
+    assert after.other["lyrics"] == [text]
+    assert (after.title, after.artist) == (before.title, before.artist)  # the rest of the tag is kept
+    assert after.duration == pytest.approx(before.duration, abs=0.05)  # ...and the audio untouched
+    parsed = feedparser.parse(str(episode / "feed" / "feed.xml"))
+    assert [e.title for e in parsed.entries] == ["A talk"]
+    (enclosure,) = parsed.entries[0].enclosures
+    assert int(enclosure.length) == mp3.stat().st_size
+    assert not list(mp3.parent.glob(".rkaudio-*"))  # no temporary copy left behind
+
+
+def test_sign_off_before_processing_leaves_publishing_to_process(strict: Path) -> None:
+    session = ReviewSession(load_show(strict), SLUG)
+    state = session.sign_off({"etag": session.state()["etag"], "reviewer": "Ann Example"})
+    assert "when it is processed" in state["published"]
+    assert not (strict / "feed" / "media").exists() or not list((strict / "feed" / "media").iterdir())
 
 
 def test_an_edit_after_sign_off_keeps_the_reviewed_version_published(strict: Path, speech_wav: Path) -> None:

@@ -726,7 +726,7 @@
       const result = await api("POST", "/api/signoff", { etag: baseEtag, reviewer: name });
       load(result);
       hideAlert();
-      announce("Marked as reviewed.");
+      announce(result.published ? `Marked as reviewed. ${result.published}` : "Marked as reviewed.");
     } catch (error) {
       showAlert(`Not marked as reviewed: ${error.message}`);
     }
