@@ -30,10 +30,9 @@ from .loudness import Loudness, measure
 from .naming import slugify
 from .progress import ProgressCallback, silent
 from .feed import FeedReport
-from .publish import Prepared, episode_tags, prepare, update_feed
+from .publish import Prepared, episode_tags, prepare, published_text, update_feed
 from .tags import write_episode_tags
 from .transcript_signoff import review_status
-from .transcript_store import transcript_files
 from .transcription import (TranscriptReport, check_ready, check_reviewed, publish_transcript,
                             transcribe_episode)
 
@@ -302,8 +301,7 @@ def process_episode(show: Show, source: Path, *, slug: str | None = None, title:
                                             on_progress=on_progress)
         else:
             transcript = publish_transcript(show, name, title=title)
-        text_file = transcript_files(show.root, name).published("txt")
-        text = text_file.read_text(encoding="utf-8") if transcript is not None and text_file.exists() else ""
+        text = published_text(show, name) if transcript is not None else ""
         write_episode_tags(tmp_mp3, episode_tags(show, prepared, transcript_text=text, duration=total))
 
     reduction = max(0.0, peak_without_limiter + offset - limiter_ceiling) if limiter_on else 0.0

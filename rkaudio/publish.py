@@ -83,6 +83,15 @@ def update_feed(show: Show) -> FeedReport | None:
     return build_feed(show)
 
 
+def published_text(show: Show, slug: str) -> str:
+    """The published plain-text transcript (what listeners get, and the MP3's USLT), or "" if none."""
+    text_file = transcript_files(show.root, slug).published("txt")
+    try:
+        return text_file.read_text(encoding="utf-8") if text_file.is_file() else ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RkaudioError(f"cannot be read: {exc}", text_file) from None
+
+
 def republish(show: Show, slug: str) -> FeedReport | None:
     """Bring a published episode up to date with its published transcript: the MP3's tags (the
     transcript in USLT) rewritten, then the feed rebuilt, which a show that requires reviews
@@ -96,11 +105,7 @@ def republish(show: Show, slug: str) -> FeedReport | None:
         return None
     episode = read_episode(show.root, slug)
     prepared = Prepared(episode=episode, notes=episode_notes(episode, library_for(show)), written=[])
-    text_file = transcript_files(show.root, slug).published("txt")
-    try:
-        text = text_file.read_text(encoding="utf-8") if text_file.is_file() else ""
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RkaudioError(f"cannot be read: {exc}", text_file) from None
+    text = published_text(show, slug)
     duration = ffmpeg_tool.probe(mp3).duration
     try:
         with atomic_path(mp3) as tmp:
