@@ -10,7 +10,7 @@ TORCH  ?= torch==2.13.0
 # axe-core, which the review editor's accessibility test runs in the browser (from npm, gitignored).
 AXE    := node_modules/axe-core/axe.min.js
 
-.PHONY: demo test bench stings clean
+.PHONY: demo test test-fast bench stings clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,9 +42,16 @@ $(AXE):
 		echo "npm not found: the review editor's accessibility test will be skipped"; \
 	fi
 
-## test: build .venv with the dev extras, fetch axe-core, and run the whole test suite
+# Test workers: one per core (pytest-xdist); "make test JOBS=1" runs the suite serially.
+JOBS ?= auto
+## test: build .venv with the dev extras, fetch axe-core, and run the whole test suite, in parallel
 test: $(VENV)/.installed-dev $(AXE)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(JOBS)
+
+## test-fast: the quick lane for an edit-test loop: every test that needs neither a speech model,
+## a browser nor PyTorch, in parallel
+test-fast: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -n $(JOBS) -m "not speech and not browser and not torch"
 
 ## bench: time rkaudio against its peers: processing a generated hour-long recording, and
 ## transcribing the committed speech clips (see BENCHMARKS.md)
@@ -54,7 +61,7 @@ bench: $(VENV)/.installed-bench
 
 ## stings: re-synthesise the demo show's intro and outro (they are committed)
 stings: $(VENV)/.installed
-	$(BIN)/python -c "from pathlib import Path; from rkaudio.stings import write_sting; \
+	$(BIN)/python -c "from pathlib import Path; from rkaudio.audio.stings import write_sting; \
 	write_sting(Path('assets/intro.flac'), 'intro', 3.0); write_sting(Path('assets/outro.flac'), 'outro', 3.0)"
 
 clean:

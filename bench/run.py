@@ -45,8 +45,8 @@ import report
 import speech
 from timing import RunResult, log_tail, timed_run
 
-from rkaudio import ffmpeg_tool
-from rkaudio.errors import ConfigError
+from rkaudio.audio import ffmpeg_tool
+from rkaudio.core.errors import ConfigError
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent

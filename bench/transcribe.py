@@ -44,10 +44,10 @@ import report
 from timing import RunResult, log_tail, timed_run
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from wer_helpers import normalise  # noqa: E402  (the tests' scorer, so both agree)
+from rkaudio.audio import ffmpeg_tool
+from rkaudio.show.settings import TranscriptSettings
 
-from rkaudio import ffmpeg_tool
-from rkaudio.config import TranscriptSettings
+from wer_helpers import normalise  # noqa: E402  (the tests' scorer, so both agree)
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -164,8 +164,8 @@ def has_openai_whisper() -> bool:
 
 def converted_checkpoint(out: Path) -> Path:
     """The bundled tiny.en weights as an openai-whisper checkpoint (made once, in bench/out/)."""
-    from rkaudio.ct2_convert import convert_ct2_whisper
-    from rkaudio.engine_faster import bundled_model_path
+    from rkaudio.speech.ct2_convert import convert_ct2_whisper
+    from rkaudio.speech.engine import bundled_model_path
 
     path = out / "tiny.en-converted.pt"
     if not path.exists():

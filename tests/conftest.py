@@ -56,7 +56,7 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture(scope="session")
 def template_show(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One show made by the library's init, copied for each test that needs a show."""
-    from rkaudio.workspace import init_show
+    from rkaudio.pipeline.workspace import init_show
 
     base = tmp_path_factory.mktemp("template")
     root = base / "show"

@@ -11,14 +11,15 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from rkaudio.review.server import ReviewServer, start_server
+from rkaudio.review.session import ReviewSession
+from rkaudio.show.config import load_show
+from rkaudio.speech.words import Word
+from rkaudio.transcripts.segmentation import transcript_from_words
+from rkaudio.transcripts.store import save_machine_transcript
+
 import media_helpers as mh
 from transcript_helpers import speech
-
-from rkaudio.config import load_show
-from rkaudio.review import ReviewSession
-from rkaudio.review_server import ReviewServer, start_server
-from rkaudio.transcript import Word, transcript_from_words
-from rkaudio.transcript_store import save_machine_transcript
 
 SLUG = "ep1"
 #: Three sentences, cut into a handful of cues; "Ayrshire" is the word the engine was unsure of.

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from rkaudio.core.errors import InputError, RkaudioError
+from rkaudio.pipeline.process import ProcessReport, process_episode
+from rkaudio.show.config import load_show
+
 import media_helpers as mh
 from conftest import run_subprocess
-from rkaudio.config import load_show
-from rkaudio.errors import InputError, RkaudioError
-from rkaudio.process import ProcessReport, process_episode
 
 
 def test_process_episode(show: Path, speech_wav: Path) -> None:
@@ -23,9 +24,9 @@ def test_process_episode(show: Path, speech_wav: Path) -> None:
     assert report.slug == "library-run"
     assert report.output == show / "feed" / "media" / "library-run.mp3"
     m = mh.assert_delivered(report.output, -16.0)
-    assert report.delivered.integrated_lufs == pytest.approx(m.integrated_lufs, abs=0.3)
-    assert report.intro is not None and report.outro is not None
-    assert report.duration == pytest.approx(m.duration, abs=0.1)
+    assert report.audio.delivered.integrated_lufs == pytest.approx(m.integrated_lufs, abs=0.3)
+    assert report.audio.intro is not None and report.audio.outro is not None
+    assert report.audio.duration == pytest.approx(m.duration, abs=0.1)
     # Progress is reported, in stages, with sane numbers.
     assert calls
     assert all(isinstance(stage, str) and stage for stage, _, _ in calls)
@@ -64,7 +65,7 @@ def test_console_script(show: Path, speech_wav: Path) -> None:
     script = shutil.which("rkaudio", path=str(Path(sys.executable).parent))
     if script is None:
         pytest.skip("the rkaudio console script is not installed next to this interpreter")
-    out = run_subprocess("process", speech_wav, "--slug", "script", "--quiet", entry=[script])
+    out = run_subprocess("process", "--no-transcribe", speech_wav, "--slug", "script", "--quiet", entry=[script])
     assert out.code == 0, out
     mh.assert_delivered(show / "feed" / "media" / "script.mp3", -16.0)
     bad = run_subprocess("loudness", "missing.wav", entry=[script])

@@ -14,7 +14,7 @@ from conftest import media_files, run_clirunner, run_subprocess, stray_files
 @pytest.fixture
 def published(show: Path, speech_wav: Path) -> tuple[Path, bytes]:
     """A good episode at feed/media/ep.mp3 (and masters/ep.flac)."""
-    out = run_subprocess("process", speech_wav, "--slug", "ep", "--master", "--quiet")
+    out = run_subprocess("process", "--no-transcribe", speech_wav, "--slug", "ep", "--master", "--quiet")
     assert out.code == 0, out
     mp3 = show / "feed" / "media" / "ep.mp3"
     mh.assert_delivered(mp3, -16.0)
@@ -44,7 +44,7 @@ def test_failed_input_keeps_the_published_episode(show: Path, published, speech_
     source = _bad_source(kind, tmp_path, speech_wav)
     # Same slug (from the file name "ep.wav", and given explicitly the second time).
     for args in ((source,), (source, "--slug", "ep", "--master")):
-        out = run_subprocess("process", *args)
+        out = run_subprocess("process", "--no-transcribe", *args)
         assert out.code != 0, out
         assert mp3.read_bytes() == before
         assert media_files(show) == ["ep.mp3"]
@@ -59,7 +59,7 @@ def test_failure_after_encoding_keeps_the_published_episode(show: Path, publishe
     mp3, before = published
     master = show / "masters" / "ep.flac"
     master_before = master.read_bytes()
-    out = run_clirunner("process", str(speech_wav), "--slug", "ep", "--master",
+    out = run_clirunner("process", "--no-transcribe", str(speech_wav), "--slug", "ep", "--master",
                         "--target", "-5", "--true-peak", "-9")
     assert out.code == 5, out  # QualityError: raised by the check of the encoded file
     assert "Traceback" not in out.err
@@ -71,14 +71,14 @@ def test_failure_after_encoding_keeps_the_published_episode(show: Path, publishe
 
 
 def test_failed_first_run_leaves_nothing(show: Path, tmp_path: Path, speech_wav: Path) -> None:
-    out = run_subprocess("process", speech_wav, "--slug", "new", "--target", "-5", "--true-peak", "-9")
+    out = run_subprocess("process", "--no-transcribe", speech_wav, "--slug", "new", "--target", "-5", "--true-peak", "-9")
     assert out.code != 0, out
     assert media_files(show) == []
     assert stray_files(show) == []
 
 
 def test_success_leaves_only_the_episode(show: Path, speech_wav: Path) -> None:
-    out = run_subprocess("process", speech_wav, "--slug", "one", "--master")
+    out = run_subprocess("process", "--no-transcribe", speech_wav, "--slug", "one", "--master")
     assert out.code == 0, out
     assert media_files(show) == ["one.mp3"]
     assert sorted(p.name for p in (show / "masters").iterdir()) == ["one.flac"]

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from rkaudio.core.errors import ConfigError
+from rkaudio.show.config import load_show
+
 import media_helpers as mh
 from conftest import run_clirunner, run_subprocess, set_audio
-from rkaudio.config import load_show
-from rkaudio.errors import ConfigError
 
 NO_STINGS = ("--intro", "none", "--outro", "none")
 
@@ -70,18 +71,18 @@ def test_show_toml_errors_name_the_file(show: Path) -> None:
 
 def test_layering_end_to_end(show: Path, speech_wav: Path) -> None:
     set_audio(show, target=-20)
-    out = run_subprocess("process", speech_wav, "--slug", "toml", "--json", *NO_STINGS)
+    out = run_subprocess("process", "--no-transcribe", speech_wav, "--slug", "toml", "--json", *NO_STINGS)
     assert out.code == 0, out
     assert out.json["target_lufs"] == -20.0
     mh.assert_delivered(show / "feed" / "media" / "toml.mp3", -20.0)
 
     env = {"RKAUDIO_TARGET": "-18"}
-    out = run_subprocess("process", speech_wav, "--slug", "env", "--json", *NO_STINGS, env=env)
+    out = run_subprocess("process", "--no-transcribe", speech_wav, "--slug", "env", "--json", *NO_STINGS, env=env)
     assert out.code == 0, out
     assert out.json["target_lufs"] == -18.0
     mh.assert_delivered(show / "feed" / "media" / "env.mp3", -18.0)
 
-    out = run_clirunner("process", str(speech_wav), "--slug", "flag", "--json", "--target", "-14",
+    out = run_clirunner("process", "--no-transcribe", str(speech_wav), "--slug", "flag", "--json", "--target", "-14",
                         *NO_STINGS, env=env)
     assert out.code == 0, out
     assert out.json["target_lufs"] == -14.0
@@ -90,7 +91,7 @@ def test_layering_end_to_end(show: Path, speech_wav: Path) -> None:
 
 def test_environment_channels(show: Path, speech_wav: Path) -> None:
     """RKAUDIO_CHANNELS=1 makes a mono show: mono MP3 at the mono preset, like --channels 1."""
-    out = run_subprocess("process", speech_wav, "--slug", "envmono", "--json", *NO_STINGS,
+    out = run_subprocess("process", "--no-transcribe", speech_wav, "--slug", "envmono", "--json", *NO_STINGS,
                          env={"RKAUDIO_CHANNELS": "1"})
     assert out.code == 0, out
     assert out.json["target_lufs"] == -19.0

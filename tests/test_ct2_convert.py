@@ -8,6 +8,7 @@ own runtime and openai-whisper compute the same encoder output and decode the sa
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -15,15 +16,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rkaudio.ct2_convert import ConversionError, convert_ct2_whisper, read_ct2_model, state_dict_from_ct2
+from rkaudio.core.errors import ConversionError
+from rkaudio.speech.ct2_convert import convert_ct2_whisper, read_ct2_model, state_dict_from_ct2
 
-try:
-    import torch
-    import whisper
-except ImportError:  # the openai-whisper extra is not installed
-    whisper = None
+#: openai-whisper (and PyTorch, which it needs) is an extra; its tests run in the full lane only
+#: (marked torch) and are skipped where it is not installed. It is imported only by those tests, so
+#: the quick lane never pays for loading PyTorch.
+HAVE_WHISPER = importlib.util.find_spec("whisper") is not None
 
-needs_whisper = pytest.mark.skipif(whisper is None, reason="openai-whisper is not installed")
+
+def needs_whisper(test):
+    return pytest.mark.torch(pytest.mark.skipif(not HAVE_WHISPER, reason="openai-whisper is not installed")(test))
 
 SPEECH = Path(__file__).resolve().parent / "data" / "speech" / "kindness_programme.flac"
 TINY_EN = {"n_mels": 80, "n_audio_ctx": 1500, "n_audio_state": 384, "n_audio_head": 6, "n_audio_layer": 4,
@@ -32,7 +35,7 @@ TINY_EN = {"n_mels": 80, "n_audio_ctx": 1500, "n_audio_state": 384, "n_audio_hea
 
 @pytest.fixture(scope="module")
 def bundled() -> Path:
-    from rkaudio.engine_faster import bundled_model_path
+    from rkaudio.speech.engine import bundled_model_path
     return bundled_model_path()
 
 
@@ -43,13 +46,15 @@ def ct2_variables(bundled: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def checkpoint(bundled: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if whisper is None:
+    if not HAVE_WHISPER:
         pytest.skip("openai-whisper is not installed")
     return convert_ct2_whisper(bundled, tmp_path_factory.mktemp("converted") / "tiny.en.pt")
 
 
 @pytest.fixture(scope="module")
 def state(checkpoint: Path) -> dict:
+    import torch
+
     return torch.load(checkpoint, map_location="cpu", weights_only=True)
 
 
@@ -58,11 +63,15 @@ def test_checkpoint_has_the_dimensions_of_tiny_en(state: dict, bundled: Path) ->
     assert state["dims"] == TINY_EN
     expected_heads = json.loads((bundled / "config.json").read_text(encoding="utf-8"))["alignment_heads"]
     assert state["alignment_heads"] == expected_heads
+    import torch
+
     assert all(t.dtype == torch.float32 for t in state["model_state_dict"].values())
 
 
 @needs_whisper
 def test_openai_whisper_loads_the_checkpoint(checkpoint: Path) -> None:
+    import whisper
+
     model = whisper.load_model(str(checkpoint), device="cpu")
     assert model.dims.n_mels == 80 and model.dims.n_audio_layer == 4 and model.dims.n_text_layer == 4
     assert model.dims.n_audio_state == 384 and model.dims.n_audio_head == 6 == model.dims.n_text_head
@@ -99,9 +108,11 @@ def test_fused_projections_are_split(state: dict, ct2_variables: dict) -> None:
 @pytest.fixture(scope="module")
 def speech_mel() -> np.ndarray:
     """The first 30 s of a committed speech clip as Whisper's log-mel input."""
-    if whisper is None:
+    if not HAVE_WHISPER:
         pytest.skip("openai-whisper is not installed")
-    from rkaudio import asr
+    import whisper
+
+    from rkaudio.speech import recognise as asr
 
     raw = b"".join(asr._decoded_blocks(SPEECH, 600.0))
     audio = np.frombuffer(raw, dtype=np.float32).copy()
@@ -113,6 +124,8 @@ def test_converted_model_computes_what_ctranslate2_computes(checkpoint: Path, bu
                                                           speech_mel: np.ndarray) -> None:
     """The same input through CTranslate2's runtime and through openai-whisper on the conversion."""
     import ctranslate2
+    import torch
+    import whisper
 
     reference = ctranslate2.models.Whisper(str(bundled), device="cpu", compute_type="float32", intra_threads=2)
     features = ctranslate2.StorageView.from_array(speech_mel[None])

@@ -7,6 +7,7 @@ computed with jiwer and captions read with webvtt-py.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -21,14 +22,13 @@ from conftest import assert_one_line_error, run_clirunner, run_subprocess
 from transcript_helpers import assert_caption_rules, assert_transcribed
 from wer_helpers import clip_wer_limit, wer
 
-try:
-    import whisper  # noqa: F401
-except ImportError:  # the openai-whisper extra is not installed
-    HAVE_WHISPER = False
-else:
-    HAVE_WHISPER = True
+#: openai-whisper (and PyTorch) is an extra: its tests run in the full lane only (marked torch) and
+#: are skipped where it is not installed.
+HAVE_WHISPER = importlib.util.find_spec("whisper") is not None
 
-needs_whisper = pytest.mark.skipif(not HAVE_WHISPER, reason="openai-whisper is not installed")
+
+def needs_whisper(test):
+    return pytest.mark.torch(pytest.mark.skipif(not HAVE_WHISPER, reason="openai-whisper is not installed")(test))
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "episodes" / "welcome-to-radical-kindness.flac"
@@ -45,14 +45,14 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bundled tiny.en as a local openai-whisper checkpoint file, made once for this module."""
     if not HAVE_WHISPER:
         pytest.skip("openai-whisper is not installed")
-    from rkaudio.ct2_convert import convert_ct2_whisper
-    from rkaudio.engine_faster import bundled_model_path
+    from rkaudio.speech.ct2_convert import convert_ct2_whisper
+    from rkaudio.speech.engine import bundled_model_path
 
     return convert_ct2_whisper(bundled_model_path(), tmp_path_factory.mktemp("checkpoint") / "tiny-en-local.pt")
 
 
 def _decode16k(path: Path) -> np.ndarray:
-    from rkaudio import asr
+    from rkaudio.speech import recognise as asr
 
     return np.frombuffer(b"".join(asr._decoded_blocks(path, 600.0)), dtype=np.float32)
 
@@ -98,8 +98,8 @@ def test_committed_speech_clips_with_a_local_checkpoint(clip: str, show: Path, c
 @pytest.mark.slow
 @needs_whisper
 def test_engine_decodes_only_the_clips_and_times_words_from_the_start_of_the_audio(checkpoint: Path) -> None:
-    from rkaudio.asr import speech_spans, speech_windows
-    from rkaudio.engine_openai import OpenAIWhisperEngine
+    from rkaudio.speech.engine_openai import OpenAIWhisperEngine
+    from rkaudio.speech.windows import speech_spans, speech_windows
 
     speech = _decode16k(SPEECH_DIR / "kindness_programme.flac")
     lead = 3.0
@@ -121,8 +121,8 @@ def test_engine_decodes_only_the_clips_and_times_words_from_the_start_of_the_aud
 @pytest.mark.slow
 @needs_whisper
 def test_conversion_is_cached_and_redone_when_the_model_changes(tmp_path: Path) -> None:
-    from rkaudio.engine_faster import bundled_model_path
-    from rkaudio.engine_openai import cache_dir, converted_checkpoint
+    from rkaudio.speech.engine import bundled_model_path
+    from rkaudio.speech.engine_openai import cache_dir, converted_checkpoint
 
     folder = tmp_path / "my-model"
     shutil.copytree(bundled_model_path(), folder)
@@ -194,7 +194,7 @@ def test_bad_model_paths_are_one_line(show: Path, speech_wav: Path, tmp_path: Pa
 @needs_whisper
 def test_truncated_ctranslate2_model_is_one_line_naming_model_bin(show: Path, speech_wav: Path,
                                                                    tmp_path: Path) -> None:
-    from rkaudio.engine_faster import bundled_model_path
+    from rkaudio.speech.engine import bundled_model_path
 
     folder = tmp_path / "cut-model"
     folder.mkdir()

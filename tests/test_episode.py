@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from rkaudio.episode import EpisodeDraft, ensure_episode, episode_path, list_episodes, read_episode
-from rkaudio.errors import MetadataError
+from rkaudio.core.errors import MetadataError
+from rkaudio.publishing.episode import EpisodeDraft, ensure_episode, list_episodes, read_episode
+from rkaudio.show.paths import EpisodePaths
 
 NOW = datetime(2026, 11, 22, 9, 30, tzinfo=timezone.utc)
 
@@ -32,7 +33,7 @@ def test_numbers_follow_on(show: Path) -> None:
 
 
 def test_person_written_fields_are_never_changed(show: Path) -> None:
-    path = episode_path(show, "ep")
+    path = EpisodePaths(show, "ep").metadata
     path.parent.mkdir(exist_ok=True)
     text = ('+++\n# my own comment\ntitle = "My title & <more>"   # keep this\nnumber = 7\n'
             'date = 2025-01-02\nsummary = "Mine"\n\n[[chapters]]\nstart = "0:00"\ntitle = "Start"\n+++\n\n'
@@ -67,7 +68,7 @@ def test_person_written_fields_are_never_changed(show: Path) -> None:
     ('title = "x\nguid = "g"\n', "line 2"),
 ])
 def test_bad_metadata_is_named(show: Path, front: str, problem: str) -> None:
-    path = episode_path(show, "bad")
+    path = EpisodePaths(show, "bad").metadata
     path.parent.mkdir(exist_ok=True)
     path.write_text(f"+++\n{front}+++\nnotes\n", encoding="utf-8")
     with pytest.raises(MetadataError, match=problem) as caught:
@@ -76,7 +77,7 @@ def test_bad_metadata_is_named(show: Path, front: str, problem: str) -> None:
 
 
 def test_unclosed_front_matter(show: Path) -> None:
-    path = episode_path(show, "open")
+    path = EpisodePaths(show, "open").metadata
     path.parent.mkdir(exist_ok=True)
     path.write_text('+++\ntitle = "x"\n', encoding="utf-8")
     with pytest.raises(MetadataError, match="never closed"):
@@ -87,7 +88,7 @@ def test_unclosed_front_matter(show: Path) -> None:
 
 
 def test_chapter_times(show: Path) -> None:
-    path = episode_path(show, "ch")
+    path = EpisodePaths(show, "ch").metadata
     path.parent.mkdir(exist_ok=True)
     path.write_text('+++\ntitle = "x"\nguid = "g"\ndate = 2025-01-01T10:00:00Z\n'
                     '[[chapters]]\nstart = 0\ntitle = "A"\n'

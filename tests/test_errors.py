@@ -77,7 +77,7 @@ CASES = {
 @pytest.mark.parametrize("case", list(CASES))
 def test_bad_input(show: Path, bad_inputs: dict[str, Path], rk, case: str) -> None:
     path = bad_inputs[case]
-    out = rk("process", str(path), "--slug", "ep")
+    out = rk("process", "--no-transcribe", str(path), "--slug", "ep")
     assert_one_line_error(out, path.name, CASES[case])
     assert out.code == 2  # InputError
     assert out.out == ""
@@ -88,7 +88,7 @@ def test_bad_input(show: Path, bad_inputs: dict[str, Path], rk, case: str) -> No
 @pytest.mark.parametrize("case", ["missing", "truncated wav", "text as wav", "silence"])
 def test_debug_shows_the_traceback(show: Path, bad_inputs: dict[str, Path], rk, case: str) -> None:
     path = bad_inputs[case]
-    out = rk("process", str(path), "--debug")
+    out = rk("process", "--no-transcribe", str(path), "--debug")
     assert out.code == 2, out
     assert "Traceback (most recent call last)" in out.err
     last = [ln for ln in out.err.splitlines() if ln.strip()][-1]
@@ -107,7 +107,7 @@ def test_truncation_within_a_tolerance_is_not_an_error(show: Path, bad_inputs: d
                                                        tmp_path: Path) -> None:
     """The check must not reject a whole file: the WAV the truncated one was cut from works."""
     whole = bad_inputs["truncated wav"].with_name("whole.wav")
-    out = run_subprocess("process", whole, "--slug", "whole", "--intro", "none", "--outro", "none")
+    out = run_subprocess("process", "--no-transcribe", whole, "--slug", "whole", "--intro", "none", "--outro", "none")
     assert out.code == 0, out
     assert media_files(show) == ["whole.mp3"]
 
@@ -132,7 +132,7 @@ def test_broken_show_toml(show: Path, speech_wav: Path, rk, case: str) -> None:
     text = toml.read_text(encoding="utf-8")
     assert old in text
     toml.write_text(text.replace(old, new, 1), encoding="utf-8")
-    out = rk("process", str(speech_wav))
+    out = rk("process", "--no-transcribe", str(speech_wav))
     assert_one_line_error(out, "show.toml", problem)
     assert out.code == 3  # ConfigError
     assert media_files(show) == []
@@ -140,13 +140,13 @@ def test_broken_show_toml(show: Path, speech_wav: Path, rk, case: str) -> None:
 
 def test_broken_show_toml_debug(show: Path, speech_wav: Path) -> None:
     set_audio(show, target="loud")
-    out = run_subprocess("process", speech_wav, "--debug")
+    out = run_subprocess("process", "--no-transcribe", speech_wav, "--debug")
     assert out.code == 3
     assert "Traceback" in out.err
 
 
 def test_bad_environment_value(show: Path, speech_wav: Path, rk) -> None:
-    out = rk("process", str(speech_wav), env={"RKAUDIO_TARGET": "loud"})
+    out = rk("process", "--no-transcribe", str(speech_wav), env={"RKAUDIO_TARGET": "loud"})
     assert_one_line_error(out, "RKAUDIO", r"target.*loud")
     assert out.code == 3
 
@@ -157,7 +157,7 @@ def test_bad_environment_value(show: Path, speech_wav: Path, rk) -> None:
     (("--true-peak", "2"), r"true.?peak"),
 ])
 def test_bad_flag_value(show: Path, speech_wav: Path, rk, flags: tuple, problem: str) -> None:
-    out = rk("process", str(speech_wav), *flags)
+    out = rk("process", "--no-transcribe", str(speech_wav), *flags)
     assert out.code != 0
     assert "Traceback" not in out.err
     lines = [ln for ln in out.err.splitlines() if ln.strip()]
@@ -167,14 +167,14 @@ def test_bad_flag_value(show: Path, speech_wav: Path, rk, flags: tuple, problem:
 
 
 def test_no_show_folder(tmp_path: Path, speech_wav: Path, rk) -> None:
-    out = rk("process", str(speech_wav))
+    out = rk("process", "--no-transcribe", str(speech_wav))
     assert_one_line_error(out, "show.toml", r"init|workspace")
     assert out.code == 3
     assert not (tmp_path / "feed").exists()
 
 
 def test_bad_ffmpeg_setting(show: Path, speech_wav: Path) -> None:
-    out = run_subprocess("process", speech_wav, env={"RKAUDIO_FFMPEG": str(show / "no-such-ffmpeg")})
+    out = run_subprocess("process", "--no-transcribe", speech_wav, env={"RKAUDIO_FFMPEG": str(show / "no-such-ffmpeg")})
     line = assert_one_line_error(out, "no-such-ffmpeg", r"not an executable|not found|cannot")
     assert "RKAUDIO_FFMPEG" in line
     assert media_files(show) == []
@@ -183,6 +183,6 @@ def test_bad_ffmpeg_setting(show: Path, speech_wav: Path) -> None:
 def test_slug_from_a_name_with_no_latin_letters(show: Path, speech_wav: Path, tmp_path: Path) -> None:
     source = tmp_path / "日本.wav"
     source.write_bytes(speech_wav.read_bytes())
-    out = run_subprocess("process", source)
+    out = run_subprocess("process", "--no-transcribe", source)
     assert_one_line_error(out, "日本.wav", r"--slug")
     assert media_files(show) == []

@@ -114,6 +114,7 @@ def test_item_tags(published: Path) -> None:
     assert items[0].find(f"{{{PODCAST}}}chapters") is None
 
 
+@pytest.mark.speech
 def test_transcripts_are_linked_with_their_types(show: Path, speech_wav: Path) -> None:
     configure(show)
     out = run_subprocess("process", speech_wav, "--slug", "talk", "--json", "--quiet", *NO_STINGS)

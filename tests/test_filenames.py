@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from rkaudio.core.naming import slugify
+
 import media_helpers as mh
 from conftest import media_files, run_clirunner, run_subprocess, stray_files
-from rkaudio.naming import slugify
 
 NO_STINGS = ("--intro", "none", "--outro", "none")
 
@@ -25,7 +26,7 @@ NAMES = [
 def test_awkward_names(show: Path, speech_wav: Path, name: str, slug: str) -> None:
     source = show / "episodes" / name
     source.write_bytes(speech_wav.read_bytes())
-    out = run_subprocess("process", f"episodes/{name}", "--json", *NO_STINGS)
+    out = run_subprocess("process", "--no-transcribe", f"episodes/{name}", "--json", *NO_STINGS)
     assert out.code == 0, out
     assert out.json["slug"] == slug
     mh.assert_delivered(show / "feed" / "media" / f"{slug}.mp3", -16.0)
@@ -38,7 +39,7 @@ def test_awkward_names(show: Path, speech_wav: Path, name: str, slug: str) -> No
 def test_leading_dash(show: Path, speech_wav: Path, monkeypatch: pytest.MonkeyPatch, how: list[str]) -> None:
     (show / "episodes" / "-episode.wav").write_bytes(speech_wav.read_bytes())
     monkeypatch.chdir(show / "episodes")
-    out = run_subprocess("process", "--json", *NO_STINGS, *how)
+    out = run_subprocess("process", "--no-transcribe", "--json", *NO_STINGS, *how)
     assert out.code == 0, out
     assert out.json["slug"] == "episode"
     mh.assert_delivered(show / "feed" / "media" / "episode.mp3", -16.0)
@@ -48,14 +49,14 @@ def test_unicode_name_in_process(show: Path, speech_wav: Path) -> None:
     """The same through CliRunner: no subprocess argv encoding involved."""
     source = show / "episodes" / "café ñ 日本.wav"
     source.write_bytes(speech_wav.read_bytes())
-    out = run_clirunner("process", str(source), "--json", *NO_STINGS)
+    out = run_clirunner("process", "--no-transcribe", str(source), "--json", *NO_STINGS)
     assert out.code == 0, out
     assert out.json["slug"] == "cafe-n"
     assert (show / "feed" / "media" / "cafe-n.mp3").is_file()
 
 
 def test_given_slug_is_made_url_safe(show: Path, speech_wav: Path) -> None:
-    out = run_subprocess("process", speech_wav, "--slug", "Ünïcode & Friends: Part 2", "--json", *NO_STINGS)
+    out = run_subprocess("process", "--no-transcribe", speech_wav, "--slug", "Ünïcode & Friends: Part 2", "--json", *NO_STINGS)
     assert out.code == 0, out
     assert out.json["slug"] == "unicode-friends-part-2"
     assert media_files(show) == ["unicode-friends-part-2.mp3"]
@@ -71,7 +72,7 @@ def test_awkward_sting_and_show_paths(tmp_path: Path, template_show: Path, speec
     sting = root / "assets" / "intro – it's [1].flac"
     shutil.copy(root / "assets" / "intro.flac", sting)
     monkeypatch.chdir(root)
-    out = run_subprocess("process", speech_wav, "--intro", sting, "--slug", "ep", "--json")
+    out = run_subprocess("process", "--no-transcribe", speech_wav, "--intro", sting, "--slug", "ep", "--json")
     assert out.code == 0, out
     assert out.json["intro"]["path"] == "assets/intro – it's [1].flac"
     mh.assert_delivered(root / "feed" / "media" / "ep.mp3", -16.0)

@@ -36,8 +36,8 @@ def test_init_creates_a_show(tmp_path: Path, rk) -> None:
 
 
 def test_show_toml_loads_with_the_defaults(tmp_path: Path) -> None:
-    from rkaudio.config import load_show
-    from rkaudio.workspace import init_show
+    from rkaudio.pipeline.workspace import init_show
+    from rkaudio.show.config import load_show
 
     root = tmp_path / "show"
     init_show(root, "Defaults")
@@ -87,7 +87,8 @@ def test_init_refuses_to_overwrite(template_show: Path, tmp_path: Path, rk) -> N
 
 
 def test_init_title_defaults_to_folder_name(tmp_path: Path) -> None:
-    from rkaudio.config import load_show
+    from rkaudio.show.config import load_show
+
     from conftest import run_subprocess
 
     out = run_subprocess("init", "Kindness Hour", "--quiet")

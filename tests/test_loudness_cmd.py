@@ -85,7 +85,7 @@ def test_loudness_of_silence_is_valid_json(meter_signals: dict[str, Path]) -> No
 
 
 def test_library_measure(meter_signals: dict[str, Path]) -> None:
-    from rkaudio.loudness import measure
+    from rkaudio.audio.loudness import measure
 
     for name in ("speech", "stereo noise"):
         path = meter_signals[name]

@@ -18,7 +18,7 @@ NO_STINGS = ("--intro", "none", "--outro", "none")
 
 
 def process(*args: object) -> dict:
-    out = run_subprocess("process", *args, "--json", "--quiet")
+    out = run_subprocess("process", "--no-transcribe", *args, "--json", "--quiet")
     assert out.code == 0, out
     return out.json
 
@@ -140,7 +140,7 @@ def test_json_report_shape(show: Path, speech_wav: Path) -> None:
 
 
 def test_human_summary(show: Path, speech_wav: Path) -> None:
-    out = run_subprocess("process", speech_wav, "--slug", "human")
+    out = run_subprocess("process", "--no-transcribe", speech_wav, "--slug", "human")
     assert out.code == 0, out
     assert "feed/media/human.mp3" in out.out
     assert "LUFS" in out.out and "dBTP" in out.out
@@ -189,7 +189,7 @@ def test_workspace_option_from_elsewhere(show: Path, speech_wav: Path, tmp_path:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
-    out = run_subprocess("process", speech_wav, "--workspace", show, "--slug", "ws", "--json", *NO_STINGS)
+    out = run_subprocess("process", "--no-transcribe", speech_wav, "--workspace", show, "--slug", "ws", "--json", *NO_STINGS)
     assert out.code == 0, out
     assert (show / "feed" / "media" / "ws.mp3").is_file()
     assert list(elsewhere.iterdir()) == []
@@ -198,7 +198,7 @@ def test_workspace_option_from_elsewhere(show: Path, speech_wav: Path, tmp_path:
 def test_show_found_from_a_subfolder(show: Path, speech_wav: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (show / "episodes" / "ep.wav").write_bytes(speech_wav.read_bytes())
     monkeypatch.chdir(show / "episodes")
-    out = run_subprocess("process", "ep.wav", "--json", *NO_STINGS)
+    out = run_subprocess("process", "--no-transcribe", "ep.wav", "--json", *NO_STINGS)
     assert out.code == 0, out
     assert out.json["slug"] == "ep"
     assert (show / "feed" / "media" / "ep.mp3").is_file()
@@ -213,7 +213,7 @@ def test_show_found_from_a_subfolder(show: Path, speech_wav: Path, monkeypatch: 
 def test_hard_targets_are_met_or_refused(show: Path, clipped_speech_wav: Path, extra: tuple) -> None:
     """Dense, clipped speech pushed to a high target strains the limiter and the encoder. rkaudio may
     refuse (QualityError, nothing published), but whatever it publishes must meet the promise."""
-    out = run_subprocess("process", clipped_speech_wav, "--slug", "hard", "--json", *extra)
+    out = run_subprocess("process", "--no-transcribe", clipped_speech_wav, "--slug", "hard", "--json", *extra)
     target = float(extra[extra.index("--target") + 1])
     if out.code == 0:
         mh.assert_delivered(show / "feed" / "media" / "hard.mp3", target)

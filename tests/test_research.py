@@ -8,9 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from rkaudio.errors import ConfigError
-from rkaudio.research import (Citation, Library, Reference, author_date, citation_label, load_library,
-                              reference_html, reference_link, reference_text)
+from rkaudio.core.errors import ConfigError
+from rkaudio.publishing.research import (
+    Citation,
+    Library,
+    Reference,
+    author_date,
+    citation_label,
+    load_library,
+    reference_html,
+    reference_link,
+    reference_text,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 

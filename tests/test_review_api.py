@@ -18,16 +18,17 @@ from pathlib import Path
 
 import pytest
 import webvtt
-from review_helpers import SLUG, TEXT, UNSURE_WORD, make_episode, running_server
-from transcript_helpers import shown_lines
+
+from rkaudio.core.errors import ConfigError, StaleTranscriptError, TranscriptError
+from rkaudio.review.server import DEFAULT_PORT, MAX_BODY_BYTES
+from rkaudio.review.session import ReviewSession, cues_from_json, episode_source, find_episode_audio
+from rkaudio.show.config import load_show
+from rkaudio.transcripts.signoff import record_sign_off, review_status
 
 import media_helpers as mh
 from conftest import assert_one_line_error, run_subprocess
-from rkaudio.config import load_show
-from rkaudio.errors import ConfigError, StaleTranscriptError, TranscriptError
-from rkaudio.review import ReviewSession, cues_from_json, episode_source, find_episode_audio
-from rkaudio.review_server import DEFAULT_PORT, MAX_BODY_BYTES
-from rkaudio.transcript_signoff import review_status, sign_off
+from review_helpers import SLUG, TEXT, UNSURE_WORD, make_episode, running_server
+from transcript_helpers import shown_lines
 
 
 def _clock():
@@ -147,7 +148,7 @@ def test_sign_off_holds_until_the_transcript_changes(session: ReviewSession, sho
 
 
 def test_sign_off_library_function_and_a_broken_record(show: Path, episode: Path) -> None:
-    status = sign_off(show, SLUG, "Bo", now=lambda: datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc))
+    status = record_sign_off(show, SLUG, "Bo", now=lambda: datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc))
     assert status.reviewed and status.describe() == "reviewed by Bo on 2026-01-02 03:04 UTC"
     (show / "transcripts" / f"{SLUG}.review.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(TranscriptError, match=r"ep1\.review\.json"):

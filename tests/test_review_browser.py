@@ -19,10 +19,11 @@ from pathlib import Path
 
 import pytest
 import webvtt
+
+from rkaudio.review.server import ReviewServer
+
 from review_helpers import SLUG, UNSURE_WORD, make_episode, running_server
 from transcript_helpers import shown_lines
-
-from rkaudio.review_server import ReviewServer
 
 pytestmark = pytest.mark.browser
 

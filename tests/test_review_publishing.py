@@ -12,15 +12,15 @@ from pathlib import Path
 import feedparser
 import pytest
 from lxml import etree
-from review_helpers import make_episode
 from tinytag import TinyTag
 
-from conftest import assert_one_line_error, run_clirunner, run_subprocess
-from show_helpers import BASE, NO_STINGS, configure, write_metadata
+from rkaudio.pipeline.republish import sign_off
+from rkaudio.review.session import ReviewSession
+from rkaudio.show.config import load_show
 
-from rkaudio.config import load_show
-from rkaudio.review import ReviewSession
-from rkaudio.transcript_signoff import sign_off
+from conftest import assert_one_line_error, run_clirunner, run_subprocess
+from review_helpers import make_episode
+from show_helpers import BASE, NO_STINGS, configure, write_metadata
 
 SLUG = "talk"
 PODCAST = "https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/1.0.md"
@@ -80,7 +80,7 @@ def test_process_and_check_report_an_unreviewed_transcript(episode: Path, speech
     (row,) = rows
     assert row["ok"] and row["warning"] and "not reviewed yet" in row["detail"]
 
-    sign_off(episode, SLUG, "Ann Example")
+    sign_off(load_show(episode), SLUG, "Ann Example")
     report = process(episode, speech_wav)
     assert not any("review" in w for w in report["warnings"])
     (row,) = review_rows(episode)[1]
@@ -100,7 +100,7 @@ def test_required_review_holds_back_the_episode_until_sign_off(strict: Path, spe
     code, rows = review_rows(episode)
     assert code == 0 and rows[0]["warning"] and "held back" in rows[0]["detail"]
 
-    sign_off(episode, SLUG, "Ann Example")  # publishes the transcript it approves
+    sign_off(load_show(episode), SLUG, "Ann Example")  # publishes the transcript it approves
     assert run_subprocess("feed", "--quiet").code == 0
     assert feed_titles(episode) == ["A talk"]
     published = episode / "feed" / "transcripts" / f"{SLUG}.vtt"
@@ -151,7 +151,7 @@ def test_sign_off_before_processing_leaves_publishing_to_process(strict: Path) -
 def test_an_edit_after_sign_off_keeps_the_reviewed_version_published(strict: Path, speech_wav: Path) -> None:
     episode = strict
     assert not (episode / "feed" / "transcripts" / f"{SLUG}.vtt").exists()
-    sign_off(episode, SLUG, "Ann Example")
+    sign_off(load_show(episode), SLUG, "Ann Example")
     process(episode, speech_wav)
     published = episode / "feed" / "transcripts" / f"{SLUG}.vtt"
     reviewed = published.read_bytes()

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from rkaudio.errors import MetadataError
-from rkaudio.research import Library, Reference, reference_text
-from rkaudio.shownotes import ALLOWED_TAGS, Notes, render_notes
+from rkaudio.core.errors import MetadataError
+from rkaudio.publishing.research import Library, Reference, reference_text
+from rkaudio.publishing.shownotes import ALLOWED_TAGS, Notes, render_notes
 
 EPISODE = "welcome-to-radical-kindness"
 DOI = "https://doi.org/10.1177/1368430220983440"

@@ -12,7 +12,7 @@ from conftest import assert_one_line_error, run_subprocess, set_audio
 
 
 def process(*args: object) -> dict:
-    out = run_subprocess("process", *args, "--json", "--quiet")
+    out = run_subprocess("process", "--no-transcribe", *args, "--json", "--quiet")
     assert out.code == 0, out
     return out.json
 
@@ -107,10 +107,10 @@ def test_stings_from_show_toml_relative_to_the_show(show: Path, speech_wav: Path
 @pytest.mark.parametrize("where", ["flag", "show.toml"])
 def test_missing_intro_is_an_error(show: Path, speech_wav: Path, where: str) -> None:
     if where == "flag":
-        out = run_subprocess("process", speech_wav, "--intro", "assets/gone.flac")
+        out = run_subprocess("process", "--no-transcribe", speech_wav, "--intro", "assets/gone.flac")
     else:
         set_audio(show, intro="assets/gone.flac")
-        out = run_subprocess("process", speech_wav)
+        out = run_subprocess("process", "--no-transcribe", speech_wav)
     line = assert_one_line_error(out, "gone.flac", r"not found|no such|missing|does not exist")
     assert "intro" in line.split("gone.flac", 1)[1]  # says which sting, not only which file
     assert list((show / "feed" / "media").iterdir()) == []
@@ -118,6 +118,6 @@ def test_missing_intro_is_an_error(show: Path, speech_wav: Path, where: str) -> 
 
 def test_silent_sting_is_an_error(show: Path, speech_wav: Path) -> None:
     silent = mh.write_wav(show / "assets" / "hush.wav", np.zeros(44100 * 2), 44100)
-    out = run_subprocess("process", speech_wav, "--outro", silent)
+    out = run_subprocess("process", "--no-transcribe", speech_wav, "--outro", silent)
     line = assert_one_line_error(out, "hush.wav", r"silen")
     assert "outro" in line.split("hush.wav", 1)[1]

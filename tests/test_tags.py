@@ -15,12 +15,13 @@ import pytest
 from mutagen.id3 import ID3
 from tinytag import TinyTag
 
+from rkaudio.core.errors import RkaudioError
+from rkaudio.publishing.episode import Chapter
+from rkaudio.publishing.id3 import EpisodeTags, write_episode_tags
+
 import media_helpers as mh
 from conftest import run_subprocess
 from show_helpers import BASE, configure, process, write_metadata
-
-from rkaudio.errors import RkaudioError
-from rkaudio.tags import Chapter, EpisodeTags, write_episode_tags
 
 REPO = Path(__file__).resolve().parent.parent
 COVER = REPO / "assets" / "cover.png"
@@ -186,6 +187,7 @@ def test_bad_id3_version_is_named(show: Path, speech_wav: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.speech
 def test_transcript_goes_into_the_tags(show: Path) -> None:
     """The real engine on the committed demo clip: its transcript is the MP3's USLT frame."""
     configure(show)

@@ -51,6 +51,7 @@ def demo_transcribed(tmp_path_factory: pytest.TempPathFactory, template_show: Pa
 # --- the real engine on committed speech ------------------------------------------------------
 
 @pytest.mark.slow
+@pytest.mark.speech
 def test_transcribe_demo_clip_end_to_end(demo_transcribed: tuple[Path, dict]) -> None:
     root, report = demo_transcribed
     assert report["action"] == "created"
@@ -59,6 +60,7 @@ def test_transcribe_demo_clip_end_to_end(demo_transcribed: tuple[Path, dict]) ->
 
 
 @pytest.mark.slow
+@pytest.mark.speech
 def test_transcript_timed_to_the_finished_episode(demo_transcribed: tuple[Path, dict]) -> None:
     """The init show's 3 s intro overlaps the programme by 1 s: the words start 2 s later."""
     root, report = demo_transcribed
@@ -70,6 +72,7 @@ def test_transcript_timed_to_the_finished_episode(demo_transcribed: tuple[Path, 
 
 
 @pytest.mark.slow
+@pytest.mark.speech
 def test_other_formats_parse_and_agree(demo_transcribed: tuple[Path, dict]) -> None:
     root, _ = demo_transcribed
     folder = root / "feed" / "transcripts"
@@ -90,6 +93,7 @@ def test_other_formats_parse_and_agree(demo_transcribed: tuple[Path, dict]) -> N
 
 
 @pytest.mark.slow
+@pytest.mark.speech
 def test_word_timings_and_probabilities_kept(demo_transcribed: tuple[Path, dict]) -> None:
     root, _ = demo_transcribed
     sidecar = json.loads((root / "transcripts" / "demo.words.json").read_text(encoding="utf-8"))
@@ -101,11 +105,13 @@ def test_word_timings_and_probabilities_kept(demo_transcribed: tuple[Path, dict]
 
 
 @pytest.mark.slow
+@pytest.mark.speech
 @pytest.mark.parametrize("clip", sorted(p.stem for p in SPEECH_DIR.glob("*.flac")))
 def test_committed_speech_clips(clip: str, show: Path) -> None:
     """Each committed clip, through the library as the benchmark runs it, within its WER limit."""
-    from rkaudio.asr import load_engine, transcribe_file
-    from rkaudio.config import load_show
+    from rkaudio.show.config import load_show
+    from rkaudio.speech.engines import load_engine
+    from rkaudio.speech.recognise import transcribe_file
 
     engine = load_engine(load_show(show).transcript, "en")
     result = transcribe_file(SPEECH_DIR / f"{clip}.flac", engine, language="en")
@@ -116,7 +122,7 @@ def test_committed_speech_clips(clip: str, show: Path) -> None:
 
 def test_window_verdict_follows_whisper() -> None:
     """openai-whisper's rule for a window decoded at temperature 0."""
-    from rkaudio.engine_faster import window_verdict
+    from rkaudio.speech.engine_faster import window_verdict
 
     assert window_verdict(0.1, -0.3, 1.6) == "keep"
     assert window_verdict(0.9, -1.2, 1.6) == "drop"          # the model heard no speech
@@ -127,14 +133,16 @@ def test_window_verdict_follows_whisper() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.speech
 def test_unsure_window_is_decoded_again(show: Path, caplog: pytest.LogCaptureFixture) -> None:
     """A batched window with a low average log-probability goes through temperature fallback on its
     own, and its words still reach the transcript, timed in the recording."""
     import logging
     from dataclasses import replace
 
-    from rkaudio.asr import load_engine, transcribe_file
-    from rkaudio.config import load_show
+    from rkaudio.show.config import load_show
+    from rkaudio.speech.engines import load_engine
+    from rkaudio.speech.recognise import transcribe_file
 
     engine = load_engine(load_show(show).transcript, "en")
     unsure: list[float] = []
@@ -151,7 +159,7 @@ def test_unsure_window_is_decoded_again(show: Path, caplog: pytest.LogCaptureFix
 
     for pipeline in engine.pipelines:
         pipeline.transcribe = low_confidence(pipeline.transcribe)
-    with caplog.at_level(logging.INFO, logger="rkaudio.engine_faster"):
+    with caplog.at_level(logging.INFO, logger="rkaudio.speech.engine_faster"):
         result = transcribe_file(DEMO, engine, language="en")
     assert unsure
     assert sum("decoding it again" in r.getMessage() for r in caplog.records) == len(unsure)
@@ -162,10 +170,12 @@ def test_unsure_window_is_decoded_again(show: Path, caplog: pytest.LogCaptureFix
 
 
 @pytest.mark.slow
+@pytest.mark.speech
 def test_blocks_join_without_losing_words(show: Path) -> None:
     """Cut into 12 s blocks, the clip is heard as it is whole: held-over speech is not lost or doubled."""
-    from rkaudio.asr import load_engine, transcribe_file
-    from rkaudio.config import load_show
+    from rkaudio.show.config import load_show
+    from rkaudio.speech.engines import load_engine
+    from rkaudio.speech.recognise import transcribe_file
 
     engine = load_engine(load_show(show).transcript, "en")
     whole = transcribe_file(DEMO, engine, language="en")
@@ -180,6 +190,7 @@ def test_blocks_join_without_losing_words(show: Path) -> None:
 # --- no speech ---------------------------------------------------------------------------------
 
 @pytest.mark.slow
+@pytest.mark.speech
 @pytest.mark.parametrize("kind", ["silence", "music"])
 def test_no_speech_gives_an_empty_transcript_and_a_warning(kind: str, show: Path) -> None:
     rate = 44100
@@ -213,6 +224,7 @@ def _edit_first_cue(vtt: Path, new_text: str) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.speech
 def test_reviewed_transcript_survives_process_and_retranscribe(show: Path) -> None:
     source = show / "episodes" / "demo.flac"
     shutil.copy(DEMO, source)
@@ -242,8 +254,8 @@ def test_reviewed_transcript_survives_process_and_retranscribe(show: Path) -> No
 
 def test_edit_survives_with_a_stand_in_engine(show: Path) -> None:
     """The same rules through the library, with an engine that always hears the same words."""
-    from rkaudio.config import load_show
-    from rkaudio.transcription import transcribe_episode
+    from rkaudio.pipeline.transcribe import transcribe_episode
+    from rkaudio.show.config import load_show
 
     source = mh.write_wav(show / "episodes" / "ep.wav", mh.speech(6.0, rate=16000), 16000)
     settings = load_show(show)
@@ -279,8 +291,8 @@ class _StandIn:
 
 def test_new_transcript_page_takes_the_recordings_name(show: Path) -> None:
     """Without --title, a new transcript is titled with the recording's file name; a kept one keeps its own."""
-    from rkaudio.config import load_show
-    from rkaudio.transcription import transcribe_episode
+    from rkaudio.pipeline.transcribe import transcribe_episode
+    from rkaudio.show.config import load_show
 
     source = mh.write_wav(show / "episodes" / "Kindness at work.wav", mh.speech(6.0, rate=16000), 16000)
     transcribe_episode(load_show(show), source, "ep", engine=_StandIn("one two three four"))
@@ -292,8 +304,8 @@ def test_new_transcript_page_takes_the_recordings_name(show: Path) -> None:
 
 
 def test_stand_in_words_shift_by_the_offset(show: Path) -> None:
-    from rkaudio.config import load_show
-    from rkaudio.transcription import transcribe_episode
+    from rkaudio.pipeline.transcribe import transcribe_episode
+    from rkaudio.show.config import load_show
 
     source = mh.write_wav(show / "episodes" / "ep.wav", mh.speech(6.0, rate=16000), 16000)
     transcribe_episode(load_show(show), source, "a", engine=_StandIn("one two three four"))
@@ -425,8 +437,9 @@ def test_model_from_the_environment(show: Path, speech_wav: Path, tmp_path: Path
 def test_engine_threads_and_workers() -> None:
     """The bundled tiny.en on faster-whisper: one decoder per core, one thread each. Other models:
     one decoder on every core. Settings win."""
-    from rkaudio.asr import cpu_threads, engine_threads, engine_workers
-    from rkaudio.config import TranscriptSettings
+    from rkaudio.show.settings import TranscriptSettings
+    from rkaudio.speech.engine import cpu_threads
+    from rkaudio.speech.engines import engine_threads, engine_workers
 
     assert engine_threads(TranscriptSettings()) == 1
     assert engine_workers(TranscriptSettings()) == cpu_threads()
@@ -440,12 +453,14 @@ def test_engine_threads_and_workers() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.speech
 def test_decoders_side_by_side_hear_what_one_hears(show: Path) -> None:
     """Two decoders share the windows between them: every window is heard once, in order."""
     from dataclasses import replace
 
-    from rkaudio.asr import load_engine, transcribe_file
-    from rkaudio.config import load_show
+    from rkaudio.show.config import load_show
+    from rkaudio.speech.engines import load_engine
+    from rkaudio.speech.recognise import transcribe_file
 
     settings = load_show(show).transcript
     one = load_engine(replace(settings, workers=1), "en")
@@ -462,7 +477,7 @@ def test_decoders_side_by_side_hear_what_one_hears(show: Path) -> None:
 
 
 def test_threads_setting_is_read_and_checked(show: Path, speech_wav: Path) -> None:
-    from rkaudio.config import load_show
+    from rkaudio.show.config import load_show
 
     toml = show / "show.toml"
     text = toml.read_text(encoding="utf-8")
@@ -490,7 +505,7 @@ def test_transcribe_bad_inputs(show: Path, tmp_path: Path) -> None:
 # --- windows and blocks ------------------------------------------------------------------------
 
 def test_speech_windows_group_up_to_thirty_seconds_and_cut_at_the_longest_pause() -> None:
-    from rkaudio.asr import speech_windows
+    from rkaudio.speech.windows import speech_windows
 
     # 31 s of speech without a 2 s pause: it needs two windows. The longest pause (0.9 s, after
     # 12 s) is where they meet, not the last pause that would fill the first window (0.4 s at 29 s).
@@ -502,14 +517,14 @@ def test_speech_windows_group_up_to_thirty_seconds_and_cut_at_the_longest_pause(
 
 def test_speech_windows_avoid_short_windows() -> None:
     """A longer pause one second in would leave a window too short to understand."""
-    from rkaudio.asr import speech_windows
+    from rkaudio.speech.windows import speech_windows
 
     spans = [(0.0, 1.0), (2.5, 15.0), (15.4, 31.0)]
     assert [pytest.approx(w) for w in speech_windows(spans)] == [(0.0, 15.2), (15.2, 31.4)]
 
 
 def test_speech_windows_use_as_few_windows_as_fit() -> None:
-    from rkaudio.asr import speech_windows
+    from rkaudio.speech.windows import speech_windows
 
     spans = [(k * 3.0, k * 3.0 + 2.7) for k in range(30)]  # 90 s of speech, a 0.3 s pause every 3 s
     windows = speech_windows(spans)
@@ -520,13 +535,13 @@ def test_speech_windows_use_as_few_windows_as_fit() -> None:
 
 
 def test_long_pause_starts_a_new_window() -> None:
-    from rkaudio.asr import speech_windows
+    from rkaudio.speech.windows import speech_windows
 
     assert [pytest.approx(w) for w in speech_windows([(0.2, 2.0), (6.0, 8.0)])] == [(0.0, 2.4), (5.6, 8.4)]
 
 
 def test_speech_longer_than_a_window_is_cut_into_equal_parts() -> None:
-    from rkaudio.asr import speech_windows
+    from rkaudio.speech.windows import speech_windows
 
     windows = speech_windows([(10.0, 70.0)])
     assert len(windows) == 3
@@ -535,7 +550,7 @@ def test_speech_longer_than_a_window_is_cut_into_equal_parts() -> None:
 
 
 def test_window_at_the_end_of_a_block_is_held_over() -> None:
-    from rkaudio.asr import split_block
+    from rkaudio.speech.windows import split_block
 
     windows, keep = split_block([(1.0, 20.0), (25.0, 59.8)], 60.0, final=False)
     assert windows == [(1.0, 20.0)] and keep == pytest.approx(24.8)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from transcript_helpers import SAMPLE, speech
+from rkaudio.show.settings import CaptionRules
+from rkaudio.transcripts.caption_check import Finding, check_cues, has_errors
+from rkaudio.transcripts.model import Cue
+from rkaudio.transcripts.segmentation import from_words
 
-from rkaudio.transcript import CaptionRules, Cue, from_words
-from rkaudio.transcript_check import Finding, check_cues, has_errors
+from transcript_helpers import SAMPLE, speech
 
 
 def test_each_rule_is_reported_with_its_cue_time_and_severity():

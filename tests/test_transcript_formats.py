@@ -9,24 +9,25 @@ from html.parser import HTMLParser
 
 import pytest
 import webvtt
-from transcript_helpers import SAMPLE, speech
 
-from rkaudio.transcript import Cue, SpeakerTurn, Word, from_words
-from rkaudio.transcript_formats import (
+from rkaudio.core.clock import clock, srt_timestamp, vtt_timestamp
+from rkaudio.speech.words import SpeakerTurn, Word
+from rkaudio.transcripts.formats import (
     DARK_MUTED,
     DARK_TEXT,
     LIGHT_MUTED,
     LIGHT_TEXT,
-    clock,
     paragraphs,
-    srt_timestamp,
     to_html,
     to_podcast_json,
     to_srt,
     to_text,
     to_vtt,
-    vtt_timestamp,
 )
+from rkaudio.transcripts.model import Cue
+from rkaudio.transcripts.segmentation import from_words
+
+from transcript_helpers import SAMPLE, speech
 
 SCRIPT = "<script>alert(1)</script>"
 

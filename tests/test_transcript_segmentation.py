@@ -7,12 +7,15 @@ import math
 import random
 
 import pytest
-from transcript_helpers import NO_LINE_END, SAMPLE, assert_caption_rules, caption_text, speech
 
-from rkaudio.errors import ConfigError, TranscriptError
-from rkaudio.transcript import CaptionRules, SpeakerTurn, Word, from_words, transcript_from_words
-from rkaudio.transcript_check import check_cues
-from rkaudio.transcript_formats import to_vtt
+from rkaudio.core.errors import ConfigError, TranscriptError
+from rkaudio.show.settings import CaptionRules
+from rkaudio.speech.words import SpeakerTurn, Word
+from rkaudio.transcripts.caption_check import check_cues
+from rkaudio.transcripts.formats import to_vtt
+from rkaudio.transcripts.segmentation import from_words, transcript_from_words
+
+from transcript_helpers import NO_LINE_END, SAMPLE, assert_caption_rules, caption_text, speech
 
 
 def _vocabulary_run(count: int, seed: int = 7) -> str:

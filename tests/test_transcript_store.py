@@ -11,20 +11,22 @@ from pathlib import Path
 
 import pytest
 import webvtt
-from transcript_helpers import SAMPLE, assert_caption_rules, speech
 
-from rkaudio.errors import TranscriptError
-from rkaudio.transcript import Transcript, transcript_from_words
-from rkaudio.transcript_check import has_errors
-from rkaudio.transcript_formats import to_vtt
-from rkaudio.transcript_store import (
+from rkaudio.core.errors import TranscriptError
+from rkaudio.show.paths import episode_paths
+from rkaudio.transcripts.caption_check import has_errors
+from rkaudio.transcripts.formats import to_vtt
+from rkaudio.transcripts.model import Transcript
+from rkaudio.transcripts.segmentation import transcript_from_words
+from rkaudio.transcripts.store import (
     check_transcript,
-    has_reviewed_transcript,
+    has_transcript,
     load_transcript,
     regenerate,
     save_machine_transcript,
-    transcript_files,
 )
+
+from transcript_helpers import SAMPLE, assert_caption_rules, speech
 
 SLUG = "ep1"
 #: What the reviewer changes: a word the engine misheard, in the third cue.
@@ -74,7 +76,7 @@ def test_first_transcript_puts_nothing_in_the_history(title: str, tmp_path, cloc
     """Nothing was replaced, so there is no earlier version to keep, whatever the title."""
     transcript = transcript_from_words(speech(SAMPLE), language="", title=title)
     update = save_machine_transcript(tmp_path, SLUG, transcript, now=clock)
-    files = transcript_files(tmp_path, SLUG)
+    files = episode_paths(tmp_path, SLUG)
     assert update.archived == [] and not files.history.exists()
     assert len(update.written) == len(set(update.written))
     assert f"<title>{title or SLUG}: transcript</title>" in files.derived("html").read_text(encoding="utf-8")
@@ -84,7 +86,7 @@ def test_first_transcript_writes_every_format_and_publishes_it(tmp_path, clock):
     update = save_machine_transcript(tmp_path, SLUG, machine(), now=clock)
     assert update.action == "created" and not update.empty and update.reviewer_cues == 0
     assert not has_errors(update.findings)
-    files = transcript_files(tmp_path, SLUG)
+    files = episode_paths(tmp_path, SLUG)
     for ext in ("vtt", "machine.vtt", "words.json", "srt", "json", "txt", "html"):
         assert (tmp_path / "transcripts" / f"{SLUG}.{ext}").is_file(), ext
     for ext in ("vtt", "srt", "json", "html", "txt"):
@@ -105,15 +107,15 @@ def test_a_first_transcript_has_no_history(tmp_path, clock):
     a title or language the engine did not give."""
     update = save_machine_transcript(tmp_path, SLUG, transcript_from_words(speech(SAMPLE)), now=clock)
     assert update.action == "created"
-    assert update.archived == [] and not transcript_files(tmp_path, SLUG).history.exists()
+    assert update.archived == [] and not episode_paths(tmp_path, SLUG).history.exists()
 
 
 def test_a_new_machine_transcript_never_replaces_the_reviewed_vtt(tmp_path, clock):
     save_machine_transcript(tmp_path, SLUG, machine(), now=clock)
-    files = transcript_files(tmp_path, SLUG)
+    files = episode_paths(tmp_path, SLUG)
     machine_before = files.machine_vtt.read_bytes()
     edited = _edit(tmp_path)
-    assert has_reviewed_transcript(tmp_path, SLUG)
+    assert has_transcript(tmp_path, SLUG)
 
     update = save_machine_transcript(tmp_path, SLUG, machine(SECOND), now=clock)
 
@@ -132,7 +134,7 @@ def test_a_new_machine_transcript_never_replaces_the_reviewed_vtt(tmp_path, cloc
 
 def test_retranscribe_keeps_the_reviewers_cue_and_takes_the_new_machine_text_elsewhere(tmp_path, clock):
     save_machine_transcript(tmp_path, SLUG, machine(), now=clock)
-    files = transcript_files(tmp_path, SLUG)
+    files = episode_paths(tmp_path, SLUG)
     machine_before = files.machine_vtt.read_bytes()
     edited = _edit(tmp_path)
     reviewed_block = _cue_block(edited.decode(), CORRECTED)
@@ -187,7 +189,7 @@ def test_retranscribe_neither_repeats_nor_loses_words_when_the_engine_times_them
 
 def test_regenerate_keeps_word_timings_only_where_the_text_is_unchanged(tmp_path, clock):
     save_machine_transcript(tmp_path, SLUG, machine(), now=clock)
-    files = transcript_files(tmp_path, SLUG)
+    files = episode_paths(tmp_path, SLUG)
     text = files.vtt.read_text(encoding="utf-8")
     first_timing = text.split("\n")[2]
     retimed = first_timing.replace("00:00:00.000", "00:00:00.100")
@@ -210,7 +212,7 @@ def test_regenerate_keeps_word_timings_only_where_the_text_is_unchanged(tmp_path
 
 def test_a_reviewer_deletion_is_not_undone_by_retranscribing(tmp_path, clock):
     save_machine_transcript(tmp_path, SLUG, machine(), now=clock)
-    files = transcript_files(tmp_path, SLUG)
+    files = episode_paths(tmp_path, SLUG)
     text = files.vtt.read_text(encoding="utf-8")
     last = text.rstrip("\n").split("\n\n")[-1]
     assert "Let us begin." in last
@@ -223,7 +225,7 @@ def test_a_reviewer_deletion_is_not_undone_by_retranscribing(tmp_path, clock):
 
 def test_without_a_sidecar_or_machine_copy_every_cue_counts_as_reviewed(tmp_path, clock):
     save_machine_transcript(tmp_path, SLUG, machine(), now=clock)
-    files = transcript_files(tmp_path, SLUG)
+    files = episode_paths(tmp_path, SLUG)
     files.words.unlink()
     files.machine_vtt.unlink()
     before = webvtt.read(str(files.vtt)).captions
@@ -236,7 +238,7 @@ def test_without_a_sidecar_or_machine_copy_every_cue_counts_as_reviewed(tmp_path
 @pytest.mark.parametrize("action", ["regenerate", "save", "retranscribe", "check"])
 def test_a_malformed_vtt_is_reported_by_line_and_nothing_is_rewritten(tmp_path, clock, action):
     save_machine_transcript(tmp_path, SLUG, machine(), now=clock)
-    files = transcript_files(tmp_path, SLUG)
+    files = episode_paths(tmp_path, SLUG)
     lines = files.vtt.read_text(encoding="utf-8").split("\n")
     timings = [n for n, line in enumerate(lines) if " --> " in line]
     broken_at = timings[2]
@@ -262,7 +264,7 @@ def test_a_malformed_vtt_is_reported_by_line_and_nothing_is_rewritten(tmp_path, 
 def test_silence_gives_valid_empty_files_and_says_so(tmp_path, clock):
     update = save_machine_transcript(tmp_path, SLUG, transcript_from_words([]), now=clock)
     assert update.empty
-    files = transcript_files(tmp_path, SLUG)
+    files = episode_paths(tmp_path, SLUG)
     assert files.vtt.read_text() == "WEBVTT\n" and webvtt.read(str(files.vtt)).captions == []
     assert json.loads(files.published("json").read_text()) == {"version": "1.0.0", "segments": []}
     assert files.published("srt").read_text() == "" and files.published("txt").read_text() == ""
@@ -274,7 +276,7 @@ def test_retranscribing_silence_keeps_the_reviewers_cues(tmp_path, clock):
     save_machine_transcript(tmp_path, SLUG, machine(), now=clock)
     _edit(tmp_path)
     update = save_machine_transcript(tmp_path, SLUG, transcript_from_words([]), retranscribe=True, now=clock)
-    vtt = transcript_files(tmp_path, SLUG).vtt.read_text(encoding="utf-8")
+    vtt = episode_paths(tmp_path, SLUG).vtt.read_text(encoding="utf-8")
     assert update.reviewer_cues == 1 and not update.empty
     assert CORRECTED in vtt and "Welcome" not in vtt
 
@@ -289,7 +291,7 @@ def test_an_unchanged_run_rewrites_nothing(tmp_path, clock):
 
 def test_the_published_vtt_leaves_out_reviewers_notes(tmp_path, clock):
     save_machine_transcript(tmp_path, SLUG, machine(), now=clock)
-    files = transcript_files(tmp_path, SLUG)
+    files = episode_paths(tmp_path, SLUG)
     files.vtt.write_text(files.vtt.read_text().replace("WEBVTT\n", "WEBVTT\n\nNOTE ask Ann about the name\n"))
     regenerate(tmp_path, SLUG, now=clock)
     assert "NOTE" in files.vtt.read_text() and "NOTE" not in files.published("vtt").read_text()
@@ -298,7 +300,7 @@ def test_the_published_vtt_leaves_out_reviewers_notes(tmp_path, clock):
 @pytest.mark.parametrize("slug", ["", "../outside", "a/b", ".hidden"])
 def test_a_slug_cannot_reach_outside_the_transcripts_folder(tmp_path, slug):
     with pytest.raises(TranscriptError, match="cannot name a transcript"):
-        transcript_files(tmp_path, slug)
+        episode_paths(tmp_path, slug)
 
 
 def test_regenerate_without_a_transcript_says_so(tmp_path):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import webvtt
 
-from rkaudio.errors import TranscriptError
-from rkaudio.transcript import Cue
-from rkaudio.transcript_formats import to_vtt
-from rkaudio.vtt_reader import parse_vtt, read_vtt
+from rkaudio.core.errors import TranscriptError
+from rkaudio.transcripts.formats import to_vtt
+from rkaudio.transcripts.model import Cue
+from rkaudio.transcripts.vtt_reader import parse_vtt, read_vtt
 
 FULL = """\ufeffWEBVTT - Radical Kindness, episode 1
 Kind: captions

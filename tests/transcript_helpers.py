@@ -12,7 +12,7 @@ from pathlib import Path
 
 import webvtt
 
-from rkaudio.transcript import Word
+from rkaudio.speech.words import Word
 
 #: Articles, determiners and short prepositions no caption line may end on (the brief's list plus
 #: the common prepositions), written out here rather than imported from the code under test.

@@ -1,0 +1,342 @@
+"""The one place that runs ffmpeg.
+
+Every ffmpeg call goes through :func:`run`, :func:`run_piped` or :func:`stream_raw`: argument lists, never a shell;
+the command logged with ``shlex.join``; a non-zero exit raised as :class:`ToolError` with the
+exit code and the tail of stderr. The executable comes from ``RKAUDIO_FFMPEG``, then ``ffmpeg``
+on PATH, then the binary shipped in the imageio-ffmpeg wheel, so ``pip install`` is enough.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+import re
+import shlex
+import shutil
+import subprocess
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from ..core.errors import ConfigError, InputError, ToolError
+
+log = logging.getLogger(__name__)
+
+#: Called with seconds of output written so far.
+TimeCallback = Callable[[float], None]
+
+#: Placeholder in producer arguments of :func:`run_piped`, replaced by the pipe's ``pipe:N``.
+PIPE = "{PIPE}"
+
+_STDERR_LINES_KEPT = 400
+
+
+@lru_cache(maxsize=None)
+def _find_ffmpeg(env_value: str | None) -> str:
+    if env_value:
+        path = shutil.which(env_value) or (env_value if Path(env_value).is_file() else None)
+        if path is None:
+            raise ConfigError(f"RKAUDIO_FFMPEG points to {env_value!r}, which is not an executable file")
+        return path
+    on_path = shutil.which("ffmpeg")
+    if on_path:
+        return on_path
+    try:
+        import imageio_ffmpeg
+    except ImportError as exc:  # pragma: no cover - a dependency of the package
+        raise ConfigError("no ffmpeg found: install ffmpeg or the imageio-ffmpeg package") from exc
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def executable() -> str:
+    """Path of the ffmpeg binary rkaudio uses."""
+    return _find_ffmpeg(os.environ.get("RKAUDIO_FFMPEG") or None)
+
+
+def base_args() -> list[str]:
+    """The executable and the options every call shares (no banner, no stdin, no stats line)."""
+    return [executable(), "-hide_banner", "-nostdin", "-nostats"]
+
+
+class _StderrReader(threading.Thread):
+    """Drains a stderr pipe into a bounded buffer so ffmpeg never blocks on a full pipe."""
+
+    def __init__(self, stream) -> None:
+        super().__init__(daemon=True)
+        self.stream = stream
+        self.lines: deque[str] = deque(maxlen=_STDERR_LINES_KEPT)
+
+    def run(self) -> None:
+        for raw in iter(self.stream.readline, b""):
+            self.lines.append(raw.decode("utf-8", "replace").rstrip("\r\n"))
+        self.stream.close()
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+def _read_progress(stream, on_time: TimeCallback | None) -> None:
+    """Parse ``-progress`` key=value lines and report output time in seconds."""
+    for raw in iter(stream.readline, b""):
+        line = raw.decode("ascii", "replace").strip()
+        if on_time is not None and line.startswith("out_time_us="):
+            value = line.partition("=")[2]
+            if value.lstrip("-").isdigit():
+                on_time(max(0.0, int(value) / 1_000_000))
+    stream.close()
+
+
+def _tail(text: str, lines: int = 6) -> str:
+    kept = [ln for ln in text.splitlines() if ln.strip()]
+    return "\n".join(kept[-lines:])
+
+
+def _raise_for(returncode: int, stderr: str, what: str) -> None:
+    tail = _tail(stderr)
+    last = tail.splitlines()[-1] if tail else "no message"
+    raise ToolError(f"ffmpeg failed while {what} (exit {returncode}): {last}", returncode, tail)
+
+
+def _popen(args: Sequence[str], **kwargs) -> subprocess.Popen:
+    log.debug("running: %s", shlex.join(args))
+    try:
+        return subprocess.Popen(list(args), stdin=subprocess.DEVNULL, **kwargs)
+    except OSError as exc:
+        raise ToolError(f"cannot start ffmpeg ({args[0]}): {exc.strerror or exc}") from exc
+
+
+def run(args: Sequence[str], *, what: str, on_time: TimeCallback | None = None, check: bool = True) -> str:
+    """Run one ffmpeg command (``args`` without the executable) and return its stderr text.
+
+    ``on_time`` receives the output position in seconds as ffmpeg works.
+    """
+    full = [*base_args(), "-progress", "pipe:1", *args]
+    proc = _popen(full, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    err = _StderrReader(proc.stderr)
+    err.start()
+    try:
+        _read_progress(proc.stdout, on_time)
+        returncode = proc.wait()
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    err.join()
+    if check and returncode != 0:
+        _raise_for(returncode, err.text, what)
+    return err.text
+
+
+#: A pipe this large holds about a minute of 128 kbit/s MP3, so a momentarily slower consumer
+#: never stalls the encoder (Linux caps it at /proc/sys/fs/pipe-max-size, 1 MiB by default).
+PIPE_BYTES = 1 << 20
+
+
+def _widen_pipe(fd: int) -> None:
+    setpipe = getattr(fcntl, "F_SETPIPE_SZ", 1031) if fcntl else None
+    if setpipe is None:
+        return
+    try:
+        fcntl.fcntl(fd, setpipe, PIPE_BYTES)
+    except OSError:  # not Linux, or above the system's cap: the default pipe still works
+        pass
+
+
+def run_piped(
+    producer: Sequence[str],
+    consumer: Sequence[str],
+    *,
+    what: str,
+    on_time: TimeCallback | None = None,
+    cwd: Path | None = None,
+) -> tuple[str, str]:
+    """Run two ffmpeg commands joined by a pipe and return both stderr texts.
+
+    The producer writes its second stream to :data:`PIPE` (replaced by ``pipe:N``); the consumer
+    reads it from stdin. Both run at once, so a check of the encoded result (the consumer) costs
+    no extra pass over the file and runs on the other core.
+    """
+    read_fd, write_fd = os.pipe()
+    _widen_pipe(write_fd)
+    try:
+        prod_args = [*base_args(), "-progress", "pipe:1",
+                     *[a.replace(PIPE, f"pipe:{write_fd}") for a in producer]]
+        cons_args = [*base_args(), *consumer]
+        log.debug("running: %s", shlex.join(cons_args))
+        try:
+            cons = subprocess.Popen(cons_args, stdin=read_fd, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.PIPE)
+        except OSError as exc:
+            raise ToolError(f"cannot start ffmpeg ({cons_args[0]}): {exc.strerror or exc}") from exc
+        os.close(read_fd)
+        read_fd = -1
+        try:
+            prod = _popen(prod_args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          pass_fds=(write_fd,), cwd=cwd)
+        except BaseException:
+            cons.kill()
+            cons.wait()
+            raise
+        os.close(write_fd)
+        write_fd = -1
+    finally:
+        for fd in (read_fd, write_fd):
+            if fd >= 0:
+                os.close(fd)
+    prod_err, cons_err = _StderrReader(prod.stderr), _StderrReader(cons.stderr)
+    prod_err.start()
+    cons_err.start()
+    try:
+        _read_progress(prod.stdout, on_time)
+        prod_rc = prod.wait()
+        cons_rc = cons.wait()
+    except BaseException:
+        for p in (prod, cons):
+            p.kill()
+            p.wait()
+        raise
+    prod_err.join()
+    cons_err.join()
+    if prod_rc != 0:
+        _raise_for(prod_rc, prod_err.text, what)
+    if cons_rc != 0:
+        _raise_for(cons_rc, cons_err.text, f"checking the result of {what}")
+    return prod_err.text, cons_err.text
+
+
+def stream_raw(args: Sequence[str], *, block_bytes: int, what: str) -> Iterator[bytes]:
+    """Run one ffmpeg command that writes raw samples to ``pipe:1`` and yield them in blocks.
+
+    Each block holds ``block_bytes`` (the last one may hold fewer), so the caller keeps at most one
+    block in memory however long the input is. Closing the generator early stops ffmpeg.
+    """
+    full = [*base_args(), *args]
+    proc = _popen(full, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    err = _StderrReader(proc.stderr)
+    err.start()
+    finished = False
+    try:
+        while True:
+            block = proc.stdout.read(block_bytes)
+            if not block:
+                break
+            yield block
+        finished = True
+    finally:
+        if not finished:
+            proc.kill()
+        proc.stdout.close()
+        returncode = proc.wait()
+        err.join()
+    if returncode != 0:
+        _raise_for(returncode, err.text, what)
+
+
+# --- probing -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AudioStream:
+    codec: str
+    sample_rate: int
+    channels: int
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What ffmpeg reports about a file before decoding it."""
+
+    path: Path
+    duration: float | None
+    audio: list[AudioStream] = field(default_factory=list)
+    has_video: bool = False
+
+    @property
+    def first_audio(self) -> AudioStream:
+        return self.audio[0]
+
+
+_DURATION = re.compile(r"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
+_STREAM = re.compile(r"Stream #\d+:\d+(?:\[[^\]]*\])?(?:\([^)]*\))?: (Audio|Video|Subtitle|Data|Attachment): (.*)")
+_RATE = re.compile(r"(\d+) Hz")
+_LAYOUT_CHANNELS = {"mono": 1, "stereo": 2, "2.1": 3, "3.0": 3, "quad": 4, "4.0": 4, "5.0": 5,
+                    "5.1": 6, "6.0": 6, "6.1": 7, "7.0": 7, "7.1": 8}
+_CHANNELS = re.compile(r"(\d+) channels")
+
+
+def _parse_audio(desc: str) -> AudioStream:
+    parts = [p.strip() for p in desc.split(",")]
+    codec = parts[0].split()[0] if parts and parts[0] else "unknown"
+    rate_m = _RATE.search(desc)
+    rate = int(rate_m.group(1)) if rate_m else 0
+    channels = 0
+    m = _CHANNELS.search(desc)
+    if m:
+        channels = int(m.group(1))
+    else:
+        for part in parts[1:]:
+            name = part.split("(")[0].strip()
+            if name in _LAYOUT_CHANNELS:
+                channels = _LAYOUT_CHANNELS[name]
+                break
+    return AudioStream(codec=codec, sample_rate=rate, channels=channels)
+
+
+def probe(path: Path) -> MediaInfo:
+    """Describe a media file, or raise :class:`InputError` saying why it is unusable."""
+    if not path.exists():
+        raise InputError("file not found", path)
+    if path.is_dir():
+        raise InputError("is a folder, not an audio or video file", path)
+    if path.stat().st_size == 0:
+        raise InputError("file is empty (0 bytes)", path)
+    if not os.access(path, os.R_OK):
+        raise InputError("file cannot be read (permission denied)", path)
+    # "ffmpeg -i FILE" with no output describes the input and exits 1; that is expected.
+    # "file:" keeps names that start with "-" or contain ":" from being read as options or protocols.
+    text = run(["-i", f"file:{path}"], what=f"reading {path.name}", check=False)
+    info = MediaInfo(path=path, duration=None)
+    streams: list[AudioStream] = []
+    has_video = False
+    duration: float | None = None
+    for line in text.splitlines():
+        m = _DURATION.search(line)
+        if m and duration is None:
+            h, mi, s = m.groups()
+            duration = int(h) * 3600 + int(mi) * 60 + float(s)
+        m = _STREAM.search(line)
+        if m:
+            kind, desc = m.groups()
+            if kind == "Audio":
+                streams.append(_parse_audio(desc))
+            elif kind == "Video" and "attached pic" not in desc:
+                has_video = True
+    if "Input #0" not in text:
+        details = [ln.split("] ", 1)[-1].strip() for ln in text.splitlines()
+                   if ln.startswith("[") and "@ 0x" in ln]
+        reason = f" (ffmpeg: {details[0]})" if details else ""
+        raise InputError(f"cannot read this file: it is not audio or video, or it is damaged{reason}", path)
+    if not streams:
+        raise InputError("has no audio stream", path)
+    return MediaInfo(path=info.path, duration=duration, audio=streams, has_video=has_video)
+
+
+def input_args(path: Path, *, start: float | None = None, length: float | None = None,
+               loop: int = 0) -> list[str]:
+    """ffmpeg input options for a file, safe for any file name."""
+    args: list[str] = []
+    if loop:
+        args += ["-stream_loop", str(loop)]
+    if start is not None:
+        args += ["-ss", f"{start:.3f}"]
+    if length is not None:
+        args += ["-t", f"{length:.3f}"]
+    return [*args, "-i", f"file:{path}"]

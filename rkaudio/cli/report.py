@@ -1,0 +1,221 @@
+"""How the CLI shows progress and results. Only the CLI imports this module."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+
+from ..core.clock import clock
+from ..pipeline.process import ProcessReport
+from ..pipeline.transcribe import TranscriptReport
+from ..publishing.check import CheckReport
+from ..publishing.feed import FeedReport
+from ..transcripts.caption_check import Finding
+
+
+class ProgressBar:
+    """A rich progress bar fed by the core's ``(stage, done, total)`` reports; draws nothing when quiet."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
+        self._progress: Progress | None = None
+        self._tasks: dict[str, TaskID] = {}
+
+    def __enter__(self) -> ProgressBar:
+        console = Console(stderr=True)
+        if not self.quiet and console.is_terminal:
+            self._progress = Progress(
+                TextColumn("{task.description:<12}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                TimeRemainingColumn(), console=console, transient=True)
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def __call__(self, stage: str, done: float, total: float) -> None:
+        if self._progress is None:
+            return
+        if stage not in self._tasks:
+            self._tasks[stage] = self._progress.add_task(stage, total=max(total, 1e-9))
+        self._progress.update(self._tasks[stage], completed=min(done, total), total=max(total, 1e-9))
+
+
+def _rel(path: Path | None, root: Path) -> str:
+    if path is None:
+        return ""
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def process_lines(r: ProcessReport, root: Path) -> list[str]:
+    """The human summary of a process run."""
+    d, p = r.audio.delivered, r.audio.programme
+    ok_i = abs(d.integrated_lufs - r.audio.target_lufs) <= 0.5
+    ok_tp = (d.true_peak_dbtp or 0) <= r.audio.ceiling_dbtp
+    lines = [
+        f"Finished {_rel(r.output, root)} ({clock(round(r.audio.duration))})",
+        f"  programme  {p.integrated_lufs:6.1f} LUFS, loudness range {p.lra_lu:.1f} LU, "
+        f"sample peak {p.sample_peak_dbfs:.1f} dBFS",
+        f"  gain       {r.audio.gain_db:+6.2f} dB (one constant gain; {r.audio.encoder_offset_db:+.2f} dB of it "
+        f"makes up what encoding takes off)",
+    ]
+    lim = r.audio.limiter
+    if lim.engaged and lim.reduction_db <= 0.05:
+        lines.append(f"  limiter    on as a safeguard at {lim.ceiling_dbtp:.1f} dBTP; highest sample peak "
+                     f"{lim.peak_without_limiter_dbfs:.1f} dBFS needed no reduction")
+    elif lim.engaged:
+        lines.append(f"  limiter    on: peaks held under {lim.ceiling_dbtp:.1f} dBTP, the highest "
+                     f"pulled down by {lim.reduction_db:.1f} dB (4x oversampled, no compression)")
+    else:
+        lines.append(f"  limiter    not needed: highest peak {lim.peak_without_limiter_dbfs:.1f} dBFS after gain")
+    for role, s in (("intro", r.audio.intro), ("outro", r.audio.outro)):
+        if s is not None:
+            lines.append(f"  {role:<10} {_rel(s.path, root)}: {s.loudness.integrated_lufs:.1f} LUFS, "
+                         f"gain {s.gain_db + r.audio.encoder_offset_db:+.1f} dB, {s.overlap_s:.1f} s overlap")
+    lines.append(
+        f"  delivered  {d.integrated_lufs:6.1f} LUFS (target {r.audio.target_lufs:g} {'ok' if ok_i else 'MISSED'}), "
+        f"true peak {d.true_peak_dbtp:.1f} dBTP (ceiling {r.audio.ceiling_dbtp:g} {'ok' if ok_tp else 'MISSED'}), "
+        f"LRA {d.lra_lu:.1f} LU")
+    if r.master is not None:
+        lines.append(f"  master     {_rel(r.master, root)}")
+    if r.transcript is not None:
+        lines += ["  transcript " + line.lstrip() for line in transcript_lines(r.transcript, root, brief=True)]
+    if r.episode is not None:
+        ep = r.episode.episode
+        made = "created" if "guid" in r.episode.written and "number" in r.episode.written else "read"
+        lines.append(f"  metadata   {_rel(ep.path, root)} ({made}): \"{ep.title}\""
+                     + (f", episode {ep.number}" if ep.number is not None else "")
+                     + (f", {len(r.episode.notes.cited)} research reference(s)" if r.episode.notes.cited else ""))
+    if r.feed is not None:
+        lines.append(f"  feed       {_rel(r.feed.path, root)}: {len(r.feed.items)} episode(s), {r.feed.url}")
+    lines += [f"  warning: {w}" for w in r.warnings]
+    return lines
+
+
+def feed_lines(r: FeedReport, root: Path) -> list[str]:
+    """The human summary of a feed rebuild."""
+    lines = [f"Wrote {_rel(r.path, root)} ({r.url}): {len(r.items)} episode(s), newest first"]
+    for item in r.items:
+        ep = item.episode
+        extras = [f"{len(item.transcripts)} transcript format(s)"] if item.transcripts else []
+        if item.chapters_url:
+            extras.append(f"{len(ep.chapters)} chapters")
+        lines.append(f"  {ep.date:%Y-%m-%d}  {ep.title} ({clock(round(item.duration))}, {item.size:,} bytes"
+                     + (", " + ", ".join(extras) if extras else "") + ")")
+    for slug, why in r.held_back:
+        lines.append(f"  held back (show.toml requires reviewed transcripts): {slug}: {why}; "
+                     f"review it with 'rkaudio review {slug}'")
+    for slug in r.unpublished:
+        lines.append(f"  not published yet (no feed/media/{slug}.mp3): {slug}")
+    lines += [f"  warning: {w}" for w in r.warnings]
+    return lines
+
+
+def check_table(report: CheckReport) -> None:
+    """The compliance report as a table on stdout."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    for name in ("", "what", "check", "detail"):
+        table.add_column(name)
+    for r in report.results:
+        mark = "[red]FAIL[/red]" if not r.ok else "[yellow]WARN[/yellow]" if r.warning else "PASS"
+        table.add_row(mark, escape(r.subject), escape(r.check), escape(r.detail))
+    console = Console(width=160, soft_wrap=False)
+    console.print(table)
+    failed = len(report.failures)
+    warned = len(report.warnings)
+    console.print(f"{len(report.results) - failed - warned} passed, {warned} warning(s), {failed} failed")
+
+
+_ACTIONS = {
+    "created": "written",
+    "kept": "kept as reviewed (not transcribed again; use --retranscribe to merge new machine text)",
+    "merged": "transcribed again and merged around the reviewer's cues",
+    "regenerated": "published again from the reviewed file",
+}
+
+
+def transcript_lines(t: TranscriptReport, root: Path, *, brief: bool = False) -> list[str]:
+    """The human summary of a transcript step."""
+    lines = [f"{_rel(t.vtt, root)}: {t.cues} cues, {_ACTIONS.get(t.action, t.action)}"]
+    if t.asr is not None:
+        a = t.asr
+        lines.append(f"  {a.engine}: {clock(round(a.duration))} of audio ({clock(round(a.speech_seconds))} speech), "
+                     f"{len(a.words)} words in {a.elapsed_s:.1f} s ({a.realtime_factor:.0f}x real time)")
+    if t.offset_s:
+        lines.append(f"  timed to the finished episode: words start {t.offset_s:.2f} s later, after the intro")
+    if t.reviewer_cues:
+        lines.append(f"  {t.reviewer_cues} cue(s) kept exactly as the reviewer wrote them")
+    if t.archived:
+        lines.append(f"  earlier versions saved in {_rel(t.archived[0].parent, root)}/")
+    if t.published:
+        lines.append(f"  published to {_rel(root / 'feed' / 'transcripts', root)}/{t.slug}.{{vtt,srt,json,html,txt}}")
+    else:
+        lines.append("  not published: show.toml requires a reviewer's sign-off (transcript.require_review)")
+    if not brief:
+        lines += [f"  warning: {w}" for w in t.warnings]
+    return lines
+
+
+def transcript_json(t: TranscriptReport, root: Path) -> dict[str, Any]:
+    """The machine-readable report of a transcript step."""
+    asr = None
+    if t.asr is not None:
+        asr = {"engine": t.asr.engine, "language": t.asr.language, "duration_s": round(t.asr.duration, 3),
+               "speech_s": round(t.asr.speech_seconds, 3), "words": len(t.asr.words),
+               "elapsed_s": round(t.asr.elapsed_s, 3), "realtime_factor": round(t.asr.realtime_factor, 1)}
+    return {
+        "slug": t.slug, "action": t.action, "published": t.published, "vtt": _rel(t.vtt, root), "cues": t.cues,
+        "empty": t.empty,
+        "reviewer_cues": t.reviewer_cues, "offset_s": round(t.offset_s, 3), "asr": asr,
+        "written": [_rel(p, root) for p in t.written], "archived": [_rel(p, root) for p in t.archived],
+        "findings": [finding_json(f) for f in t.findings], "warnings": t.warnings,
+    }
+
+
+def finding_json(f: Finding) -> dict[str, Any]:
+    return {"severity": f.severity, "cue": f.cue, "start_s": f.start, "line": f.line, "rule": f.rule,
+            "message": f.message}
+
+
+def process_json(r: ProcessReport, root: Path) -> dict[str, Any]:
+    """The machine-readable report of a process run."""
+    def sting(s: Any) -> dict[str, Any] | None:
+        if s is None:
+            return None
+        return {"path": _rel(s.path, root), "integrated_lufs": s.loudness.integrated_lufs,
+                "gain_db": round(s.gain_db + r.audio.encoder_offset_db, 2), "overlap_s": round(s.overlap_s, 3)}
+
+    return {
+        "slug": r.slug,
+        "output": _rel(r.output, root),
+        "master": _rel(r.master, root) or None,
+        "duration_s": round(r.audio.duration, 3),
+        "target_lufs": r.audio.target_lufs,
+        "true_peak_ceiling_dbtp": r.audio.ceiling_dbtp,
+        "programme": {**r.audio.programme.as_json(), "sample_peak_dbfs": r.audio.programme.sample_peak_dbfs},
+        "gain_db": round(r.audio.gain_db, 2),
+        "encoder_offset_db": round(r.audio.encoder_offset_db, 2),
+        "limiter": dataclasses.asdict(r.audio.limiter),
+        "delivered": r.audio.delivered.as_json(),
+        "intro": sting(r.audio.intro),
+        "outro": sting(r.audio.outro),
+        "attempts": r.audio.attempts,
+        "transcript": transcript_json(r.transcript, root) if r.transcript is not None else None,
+        "episode": {"metadata": _rel(r.episode.episode.path, root), "title": r.episode.episode.title,
+                    "guid": r.episode.episode.guid, "written": r.episode.written,
+                    "references": [ref.key for ref in r.episode.notes.cited]} if r.episode is not None else None,
+        "feed": {"path": _rel(r.feed.path, root), "url": r.feed.url, "episodes": len(r.feed.items)}
+        if r.feed is not None else None,
+        "warnings": r.warnings,
+    }

@@ -1,0 +1,154 @@
+"""``process``: turn a raw recording into a finished, published episode.
+
+The order protects earlier output and the producer's time:
+
+1. everything that can be checked without audio work is checked first: the recording is readable
+   audio, a hand-edited transcript parses, the speech engine and its model are there, the
+   episode's metadata parses and its notes cite only research the library has;
+2. the audio step (`rkaudio.audio.finishing`) measures, calibrates and encodes the MP3 to a
+   temporary file beside its target, and checks it;
+3. the transcript step (`rkaudio.pipeline.transcribe`) transcribes the programme, timed to the
+   finished episode, and publishes the transcript files;
+4. the MP3 gets its full tags (the transcript included) and only then replaces the published one;
+5. the feed is rebuilt from every episode.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..audio import ffmpeg_tool
+from ..audio.finishing import FinishedAudio, finish_audio, plan_audio
+from ..audio.inputs import check_wav_complete
+from ..core.errors import WorkspaceError
+from ..core.files import atomic_path
+from ..core.naming import episode_slug
+from ..core.progress import ProgressCallback, silent
+from ..publishing.episode import Episode, EpisodeDraft, ensure_episode, read_episode
+from ..publishing.feed import FeedReport, update_feed
+from ..publishing.id3 import episode_tags, write_episode_tags
+from ..publishing.shownotes import Notes, episode_notes, show_library
+from ..show.paths import episode_paths
+from ..show.settings import AudioSettings, Show, TranscriptSettings
+from ..transcripts.signoff import review_status
+from ..transcripts.store import published_text
+from .transcribe import TranscriptReport, check_ready, check_reviewed, refresh_transcript, transcribe_episode
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Prepared:
+    """An episode's metadata, ready for tagging and the feed."""
+
+    episode: Episode
+    notes: Notes
+    #: Fields rkaudio wrote into the metadata file in this run (empty when it only read it).
+    written: list[str]
+
+
+@dataclass
+class ProcessReport:
+    """What ``process`` did, in numbers a producer can check."""
+
+    slug: str
+    source: Path
+    output: Path
+    master: Path | None
+    audio: FinishedAudio
+    warnings: list[str] = field(default_factory=list)
+    #: The transcript step; None when it was skipped and there was no reviewed transcript to publish.
+    transcript: TranscriptReport | None = None
+    #: The episode's metadata (episodes/<slug>.md) and rendered notes.
+    episode: Prepared | None = None
+    #: The rebuilt feed; None when the show has no base_url yet.
+    feed: FeedReport | None = None
+
+
+def prepare(show: Show, slug: str, *, title: str | None, source: Path | None = None,
+            summary: str = "") -> Prepared:
+    """Create or complete ``episodes/<slug>.md``, read it, and render its notes (checking citations).
+
+    ``title`` is the title the producer gave (``--title``); without one, a new file takes the
+    recording's name.
+    """
+    relative = ""
+    if source is not None:
+        try:
+            relative = str(source.resolve().relative_to(show.root.resolve()))
+        except ValueError:
+            relative = str(source)
+    fallback = source.stem if source is not None else slug.replace("-", " ").capitalize()
+    draft = EpisodeDraft(title=title or fallback, source=relative, summary=summary)
+    _, written = ensure_episode(show.root, slug, draft)
+    episode = read_episode(show.root, slug)
+    if title and episode.title != title and "title" not in written:
+        log.warning("%s sets the title %r; --title %r was not used", episode.path, episode.title, title)
+    notes = episode_notes(episode, show_library(show))
+    return Prepared(episode=episode, notes=notes, written=written)
+
+
+def process_episode(show: Show, source: Path, *, slug: str | None = None, title: str | None = None,
+                    settings: AudioSettings | None = None, transcribe: TranscriptSettings | None = None,
+                    retranscribe: bool = False, on_progress: ProgressCallback = silent) -> ProcessReport:
+    """Finish one recording into ``feed/media/<slug>.mp3``; see the module docstring.
+
+    With ``transcribe``, the programme is then transcribed with those settings (see
+    `rkaudio.pipeline.transcribe`); without, a reviewed transcript that exists is still published
+    again.
+    """
+    settings = settings or show.audio
+    source = source.expanduser().resolve() if source.exists() else source
+    info = ffmpeg_tool.probe(source)
+    check_wav_complete(source)
+    name = episode_slug(source, slug)
+    paths = episode_paths(show.root, name)
+    # A hand-edited transcript or metadata file that does not parse, show notes citing research the
+    # library lacks, or a transcript engine that is not installed or has no model, stop the run
+    # before any work rather than after it.
+    if transcribe is not None:
+        check_ready(show, name, transcribe, retranscribe=retranscribe)
+    else:
+        check_reviewed(show, name)
+    prepared = prepare(show, name, title=title, source=source)
+
+    plan = plan_audio(source, info, settings, on_progress=on_progress)
+    try:
+        paths.mp3.parent.mkdir(parents=True, exist_ok=True)
+        if settings.keep_master:
+            paths.master.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WorkspaceError(f"cannot create the output folder: {exc.strerror}", paths.mp3.parent) from None
+    master = paths.master if settings.keep_master else None
+
+    with atomic_path(paths.mp3) as tmp_mp3, \
+            (atomic_path(master) if master else contextlib.nullcontext()) as tmp_master:
+        audio = finish_audio(plan, tmp_mp3, master=tmp_master, on_progress=on_progress)
+        # The transcript goes into the MP3's tags, so it is made before the MP3 is published.
+        if transcribe is not None:
+            transcript = transcribe_episode(show, source, name, title=title, settings=transcribe,
+                                            retranscribe=retranscribe, offset_s=plan.intro_lead,
+                                            on_progress=on_progress)
+        else:
+            transcript = refresh_transcript(show, name, title=title)
+        text = published_text(show.root, name) if transcript is not None else ""
+        write_episode_tags(tmp_mp3, episode_tags(show, prepared.episode, prepared.notes, transcript_text=text,
+                                                 duration=audio.duration))
+
+    warnings = list(audio.warnings)
+    if transcript is not None:
+        warnings += [f"transcript: {w}" for w in transcript.warnings]
+        review = review_status(show.root, name)
+        if not review.reviewed:
+            warnings.append(f"transcript: {review.describe()}; review it with 'rkaudio review {name}'")
+    feed = update_feed(show)
+    if feed is None:
+        warnings.append("show.base_url is not set in show.toml, so the feed was not built")
+    elif name in dict(feed.held_back):
+        warnings.append("not in the feed until its transcript is reviewed (show.toml: transcript.require_review); "
+                        f"signing it off in 'rkaudio review {name}' publishes it")
+    return ProcessReport(slug=name, source=source, output=paths.mp3, master=master, audio=audio,
+                         warnings=warnings, transcript=transcript, episode=prepared, feed=feed)

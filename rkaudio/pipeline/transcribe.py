@@ -1,0 +1,143 @@
+"""The transcript step of ``process``, and ``rkaudio transcribe``: a recording in, transcript files out.
+
+Transcripts are timed against the finished episode, the file listeners hear and podcast apps
+caption: the programme's words are moved later by the time the intro plays before it. Both
+``process`` and ``transcribe`` transcribe the programme recording itself (never the lossy MP3, and
+never the stings), so the two give the same timings.
+
+A transcript in ``transcripts/<slug>.vtt`` is never replaced, since a reviewer may have edited it:
+without ``retranscribe`` the engine does not even run, and the other formats and the published
+copies are made from that file.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..audio import ffmpeg_tool
+from ..audio.inputs import check_wav_complete
+from ..core.progress import ProgressCallback, silent
+from ..show.paths import episode_paths
+from ..show.settings import Show, TranscriptSettings
+from ..speech.engine import Engine
+from ..speech.engines import check_engine, load_engine
+from ..speech.recognise import AsrResult, shift_words, transcribe_file
+from ..transcripts.caption_check import Finding, has_errors
+from ..transcripts.segmentation import transcript_from_words
+from ..transcripts.store import TranscriptUpdate, has_transcript, regenerate, save_machine_transcript
+from ..transcripts.vtt_reader import read_vtt
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TranscriptReport:
+    """What the transcript step did, for the producer."""
+
+    slug: str
+    #: "created", "kept" (a reviewed .vtt was left alone), "merged" (retranscribed around the
+    #: reviewer's cues) or "regenerated" (formats and published copies only).
+    action: str
+    vtt: Path
+    cues: int
+    empty: bool
+    reviewer_cues: int
+    findings: list[Finding]
+    written: list[Path]
+    archived: list[Path]
+    #: Seconds the words were moved later, for the intro.
+    offset_s: float = 0.0
+    asr: AsrResult | None = None
+    warnings: list[str] = field(default_factory=list)
+    #: False when the show requires reviewed transcripts and this one is not signed off yet.
+    published: bool = True
+
+    @property
+    def errors(self) -> int:
+        return sum(f.severity == "error" for f in self.findings)
+
+
+def check_reviewed(show: Show, slug: str) -> None:
+    """Raise TranscriptError (with the line) now if a reviewed .vtt exists but is malformed.
+
+    ``process`` calls this before any audio work, so a bad hand edit stops the run at once and
+    nothing is rewritten from it.
+    """
+    files = episode_paths(show.root, slug)
+    if files.vtt.exists():
+        read_vtt(files.vtt, files.shown(files.vtt))
+
+
+def check_ready(show: Show, slug: str, settings: TranscriptSettings, *, retranscribe: bool = False) -> None:
+    """Raise now if the transcript step would fail at its start: a malformed reviewed .vtt, or (when
+    the engine is to run) an engine that is not installed or a model that cannot be found."""
+    check_reviewed(show, slug)
+    if retranscribe or not has_transcript(show.root, slug):
+        check_engine(settings)
+
+
+def transcribe_episode(show: Show, source: Path, slug: str, *, title: str | None = None,
+                       settings: TranscriptSettings | None = None, retranscribe: bool = False,
+                       offset_s: float = 0.0, engine: Engine | None = None,
+                       on_progress: ProgressCallback = silent) -> TranscriptReport:
+    """Transcribe ``source`` into ``transcripts/<slug>.*`` and publish the copies in ``feed/``.
+
+    ``title`` names the transcript page; when None, a new transcript takes the recording's file name
+    and an existing one keeps its own. ``offset_s`` is where the programme starts in the finished
+    episode (after the intro).
+    ``engine`` replaces the one ``settings`` names (tests, and callers that reuse a loaded model).
+    """
+    settings = settings or show.transcript
+    check_reviewed(show, slug)
+    if has_transcript(show.root, slug) and not retranscribe:
+        update = regenerate(show.root, slug, title=title, rules=settings.rules,
+                            require_review=show.transcript.require_review)
+        update.action = "kept"
+        return _report(update, show, offset_s, None)
+    info = ffmpeg_tool.probe(source)
+    check_wav_complete(source)
+    if title is None and not has_transcript(show.root, slug):
+        title = source.stem
+    language = transcript_language(show, settings)
+    engine = engine or load_engine(settings, language)
+    result = transcribe_file(source, engine, language=language, total_seconds=info.duration,
+                             on_progress=on_progress)
+    words = shift_words(result.words, offset_s) if offset_s else result.words
+    transcript = transcript_from_words(words, language=language, title=title or "",
+                                       rules=settings.rules)
+    update = save_machine_transcript(show.root, slug, transcript, retranscribe=retranscribe,
+                                     rules=settings.rules, require_review=show.transcript.require_review)
+    return _report(update, show, offset_s, result)
+
+
+def refresh_transcript(show: Show, slug: str, *, title: str | None = None) -> TranscriptReport | None:
+    """Remake the formats and the published copies from the .vtt as it stands (a reviewer may have
+    edited it since the last run); None when there is no transcript."""
+    if not has_transcript(show.root, slug):
+        return None
+    update = regenerate(show.root, slug, title=title, rules=show.transcript.rules,
+                        require_review=show.transcript.require_review)
+    return _report(update, show, 0.0, None)
+
+
+def _report(update: TranscriptUpdate, show: Show, offset_s: float, asr: AsrResult | None) -> TranscriptReport:
+    files = episode_paths(show.root, update.slug)
+    warnings = list(asr.warnings) if asr else []
+    if update.empty and not warnings:
+        warnings.append("the transcript is empty")
+    if has_errors(update.findings):
+        count = sum(f.severity == "error" for f in update.findings)
+        warnings.append(f"{count} caption-rule error(s) in {files.shown(files.vtt)}; "
+                        f"see 'rkaudio transcript check {update.slug}'")
+    cues = len(read_vtt(files.vtt, files.shown(files.vtt)))
+    return TranscriptReport(slug=update.slug, action=update.action, vtt=files.vtt, cues=cues,
+                            empty=update.empty, reviewer_cues=update.reviewer_cues,
+                            findings=update.findings, written=update.written, archived=update.archived,
+                            offset_s=offset_s, asr=asr, warnings=warnings, published=update.published)
+
+
+def transcript_language(show: Show, settings: TranscriptSettings) -> str:
+    """The language to transcribe in: the setting, else the show's, as a primary code ("en")."""
+    return (settings.language or show.language or "en").split("-")[0].lower()

@@ -1,0 +1,37 @@
+"""Where each published file is on the web: its path under ``feed/`` appended to ``base_url``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..core.errors import ConfigError
+from ..show.paths import FEED_DIR, FEED_FILE, SHOW_FILE, EpisodePaths, feed_relative
+from ..show.settings import Show
+
+
+def require_base_url(show: Show) -> str:
+    """The show's ``base_url``; ConfigError saying what to set when there is none."""
+    if not show.base_url:
+        raise ConfigError(f"{show.root / SHOW_FILE}: show.base_url is not set; podcast apps need to know "
+                          "where feed/ is served, e.g. base_url = \"https://example.org/podcast\"")
+    return show.base_url
+
+
+def published_url(show: Show, path: Path) -> str:
+    """The URL of a file under ``feed/``."""
+    return f"{require_base_url(show)}/{feed_relative(show.root, path)}"
+
+
+def feed_url(show: Show) -> str:
+    return published_url(show, show.root / FEED_DIR / FEED_FILE)
+
+
+def media_url(show: Show, slug: str) -> str:
+    """The URL of an episode's MP3 (its enclosure)."""
+    return published_url(show, EpisodePaths(show.root, slug).mp3)
+
+
+def artwork_url(show: Show) -> str:
+    """The cover's URL: it is published as ``feed/<file name>``."""
+    assert show.artwork is not None
+    return published_url(show, show.root / FEED_DIR / show.artwork.name)

