@@ -16,7 +16,7 @@ NO_STINGS = ("--intro", "none", "--outro", "none")
 NAMES = [
     ("my episode 1.wav", "my-episode-1"),
     ("it's \"live\".wav", "it-s-live"),
-    ("café ñ 日本.wav", "cafe-n"),
+    ("café ñ 日本.wav", "cafe-n-ri-ben"),
     ("Ep. 3 — Hello!.FLAC", "ep-3-hello"),
     ("a:b|c[1];$(touch pwned).wav", "a-b-c-1-touch-pwned"),
 ]
@@ -51,8 +51,8 @@ def test_unicode_name_in_process(show: Path, speech_wav: Path) -> None:
     source.write_bytes(speech_wav.read_bytes())
     out = run_clirunner("process", "--no-transcribe", str(source), "--json", *NO_STINGS)
     assert out.code == 0, out
-    assert out.json["slug"] == "cafe-n"
-    assert (show / "feed" / "media" / "cafe-n.mp3").is_file()
+    assert out.json["slug"] == "cafe-n-ri-ben"
+    assert (show / "feed" / "media" / "cafe-n-ri-ben.mp3").is_file()
 
 
 def test_given_slug_is_made_url_safe(show: Path, speech_wav: Path) -> None:
@@ -82,10 +82,51 @@ def test_awkward_sting_and_show_paths(tmp_path: Path, template_show: Path, speec
     ("Hello World", "hello-world"),
     ("  --Leading and trailing--  ", "leading-and-trailing"),
     ("Café ñ", "cafe-n"),
-    ("日本", ""),
+    ("日本", "ri-ben"),
+    # Titles in the languages of the communities the programme works with, transliterated.
+    ("خوش آمدید", "khwsh-amdyd"),           # Urdu
+    ("ਜੀ ਆਇਆਂ ਨੂੰ", "ji-aiam-num"),          # Punjabi, Gurmukhi
+    ("স্বাগতম", "sbagtm"),                  # Bengali
+    ("स्वागत है", "svagt-hai"),              # Hindi
+    ("欢迎收听 第一集", "huan-ying-shou-ting-di-yi-ji"),  # Chinese
+    ("Croeso i Garedigrwydd Radical", "croeso-i-garedigrwydd-radical"),  # Welsh
+    ("Ŵyn bach ar y ffordd", "wyn-bach-ar-y-ffordd"),
+    ("🎙️ ✨", ""),
+    ("---", ""),
     ("a" * 100, "a" * 80),
     ("x" * 79 + " y", "x" * 79),
     ("UPPER_lower.123", "upper-lower-123"),
 ])
 def test_slugify(text: str, slug: str) -> None:
     assert slugify(text) == slug
+
+
+@pytest.mark.parametrize("name,slug", [
+    ("خوش آمدید.wav", "khwsh-amdyd"),
+    ("স্বাগতম.wav", "sbagtm"),
+    ("欢迎收听.wav", "huan-ying-shou-ting"),
+])
+def test_titles_in_other_scripts_name_the_episode(show: Path, speech_wav: Path, name: str, slug: str) -> None:
+    """A recording named in Urdu, Bengali or Chinese gets a transliterated slug; its title keeps the script."""
+    (show / "episodes" / name).write_bytes(speech_wav.read_bytes())
+    out = run_subprocess("process", "--no-transcribe", f"episodes/{name}", "--json", *NO_STINGS)
+    assert out.code == 0, out
+    assert out.json["slug"] == slug
+    assert out.json["episode"]["title"] == Path(name).stem
+    assert (show / "feed" / "media" / f"{slug}.mp3").is_file()
+
+
+def test_a_name_with_nothing_to_transliterate_becomes_episode_n(show: Path, speech_wav: Path) -> None:
+    """Emoji alone: the episode is named by its number, and the same recording keeps that name."""
+    (show / "episodes" / "🎙️.wav").write_bytes(speech_wav.read_bytes())
+    (show / "episodes" / "📻.wav").write_bytes(speech_wav.read_bytes())
+    first = run_subprocess("process", "--no-transcribe", "episodes/🎙️.wav", "--json", *NO_STINGS)
+    assert first.code == 0, first
+    assert first.json["slug"] == "episode-1"
+    other = run_subprocess("process", "--no-transcribe", "episodes/📻.wav", "--json", *NO_STINGS)
+    assert other.code == 0, other
+    assert other.json["slug"] == "episode-2"
+    again = run_subprocess("process", "--no-transcribe", "episodes/🎙️.wav", "--json", *NO_STINGS)
+    assert again.code == 0, again
+    assert again.json["slug"] == "episode-1"
+    assert media_files(show) == ["episode-1.mp3", "episode-2.mp3"]

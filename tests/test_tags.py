@@ -66,6 +66,7 @@ def full_tags(**overrides: object) -> EpisodeTags:
 def test_every_frame_is_written_as_id3v23(mp3: Path) -> None:
     write_episode_tags(mp3, full_tags())
     tags = ID3(mp3, translate=False)  # the frames as stored, not upgraded to v2.4 on reading
+    assert {f.lang for f in tags.getall("COMM") + tags.getall("USLT")} == {"eng"}
     assert tags.version[:2] == (2, 3)
     assert str(tags["TIT2"]) == 'Café & "friends" <b>'
     assert str(tags["TPE1"]) == "Belong" and str(tags["TALB"]) == "Radical Kindness"
@@ -201,3 +202,25 @@ def test_transcript_goes_into_the_tags(show: Path) -> None:
     assert lyrics == published
     assert "kindness" in lyrics.lower() and len(lyrics.split()) > 50
     assert TinyTag.get(mp3).other["lyrics"] == [lyrics]
+
+
+@pytest.mark.parametrize("language,code", [("cy", "cym"), ("ur", "urd"), ("pa-Arab", "pan"), ("bn", "ben"),
+                                           ("zh-Hant", "zho"), ("yue", "yue"), ("fil", "fil"), ("en-GB", "eng"),
+                                           ("qq", "und")])
+def test_the_show_language_becomes_the_id3_language(language: str, code: str) -> None:
+    """Any IETF tag maps to its ISO 639-2 code; one no registry knows is "und", never a false "eng"."""
+    from rkaudio.publishing.id3 import iso639_2
+
+    assert iso639_2(language) == code
+
+
+def test_a_tamil_show_is_tagged_in_tamil(show: Path, speech_wav: Path) -> None:
+    """A language the old 21-entry table lacked: the finished MP3 says "tam", not "eng", read back
+    with mutagen."""
+    toml = show / "show.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('language = "en"', 'language = "ta"'), encoding="utf-8")
+    out = run_subprocess("process", "--no-transcribe", speech_wav, "--slug", "ta", "--quiet", "--intro", "none",
+                         "--outro", "none")
+    assert out.code == 0, out
+    tags = ID3(show / "feed" / "media" / "ta.mp3")
+    assert tags.getall("TLAN")[0].text == ["tam"]

@@ -225,14 +225,14 @@ def transcribe(
     """
     from ..audio import ffmpeg_tool
     from ..audio.timeline import probed_intro_lead
-    from ..core.naming import episode_slug
+    from ..pipeline.process import slug_for
     from ..pipeline.transcribe import transcribe_episode
     from .report import ProgressBar, transcript_json, transcript_lines
 
     def work() -> int:
         show = _show(workspace)
         speech = _transcript_overrides(show, engine=engine, model=model, device=device)
-        name = episode_slug(input, slug)
+        name = slug_for(show, input, slug)
         info = ffmpeg_tool.probe(input)
         with ProgressBar(quiet or as_json) as bar:
             report = transcribe_episode(show, input, name, title=title, settings=speech,

@@ -27,11 +27,11 @@ from ..core.errors import WorkspaceError
 from ..core.files import atomic_path
 from ..core.naming import episode_slug
 from ..core.progress import ProgressCallback, silent
-from ..publishing.episode import Episode, EpisodeDraft, ensure_episode, read_episode
+from ..publishing.episode import Episode, EpisodeDraft, ensure_episode, episode_from_source, next_number, read_episode
 from ..publishing.feed import FeedReport, update_feed
 from ..publishing.id3 import episode_tags, write_episode_tags
 from ..publishing.shownotes import Notes, episode_notes, show_library
-from ..show.paths import episode_paths
+from ..show.paths import EpisodePaths, episode_paths
 from ..show.settings import AudioSettings, Show, TranscriptSettings
 from ..transcripts.signoff import review_status
 from ..transcripts.store import published_text
@@ -68,6 +68,30 @@ class ProcessReport:
     feed: FeedReport | None = None
 
 
+def source_name(show: Show, source: Path) -> str:
+    """How an episode's metadata names its recording: relative to the show folder when inside it."""
+    try:
+        return str(source.resolve().relative_to(show.root.resolve()))
+    except ValueError:
+        return str(source)
+
+
+def slug_for(show: Show, source: Path, slug: str | None = None) -> str:
+    """The episode's slug: the one given, else one made from the recording's name; for a name
+    nothing URL-safe can be made of (emoji alone), the episode already made from this recording,
+    else "episode-N" after the show's highest episode number."""
+    def fallback() -> str:
+        known = episode_from_source(show.root, source_name(show, source))
+        if known is not None:
+            return known
+        number = next_number(show.root)
+        while EpisodePaths(show.root, f"episode-{number}").metadata.exists():
+            number += 1
+        return f"episode-{number}"
+
+    return episode_slug(source, slug, fallback=fallback)
+
+
 def prepare(show: Show, slug: str, *, title: str | None, source: Path | None = None,
             summary: str = "") -> Prepared:
     """Create or complete ``episodes/<slug>.md``, read it, and render its notes (checking citations).
@@ -75,12 +99,7 @@ def prepare(show: Show, slug: str, *, title: str | None, source: Path | None = N
     ``title`` is the title the producer gave (``--title``); without one, a new file takes the
     recording's name.
     """
-    relative = ""
-    if source is not None:
-        try:
-            relative = str(source.resolve().relative_to(show.root.resolve()))
-        except ValueError:
-            relative = str(source)
+    relative = source_name(show, source) if source is not None else ""
     fallback = source.stem if source is not None else slug.replace("-", " ").capitalize()
     draft = EpisodeDraft(title=title or fallback, source=relative, summary=summary)
     _, written = ensure_episode(show.root, slug, draft)
@@ -104,7 +123,7 @@ def process_episode(show: Show, source: Path, *, slug: str | None = None, title:
     source = source.expanduser().resolve() if source.exists() else source
     info = ffmpeg_tool.probe(source)
     check_wav_complete(source)
-    name = episode_slug(source, slug)
+    name = slug_for(show, source, slug)
     paths = episode_paths(show.root, name)
     # A hand-edited transcript or metadata file that does not parse, show notes citing research the
     # library lacks, or a transcript engine that is not installed or has no model, stop the run

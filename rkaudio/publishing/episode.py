@@ -214,6 +214,18 @@ def _shift_lines(message: str, offset: int) -> str:
     return re.sub(r"line (\d+)", lambda m: f"line {int(m.group(1)) + offset}", message)
 
 
+def episode_from_source(root: Path, source: str) -> str | None:
+    """The slug of the episode whose metadata names ``source`` as its recording, if one does."""
+    for slug in list_episodes(root):
+        try:
+            front, _, _ = split_front_matter(EpisodePaths(root, slug).metadata.read_text(encoding="utf-8"), Path(slug))
+            if tomllib.loads(front).get("source") == source:
+                return slug
+        except (MetadataError, tomllib.TOMLDecodeError, OSError, UnicodeDecodeError):
+            continue
+    return None
+
+
 def list_episodes(root: Path) -> list[str]:
     """Slugs of every episode with a metadata file, in name order."""
     folder = root / EPISODES_DIR
@@ -232,7 +244,9 @@ class EpisodeDraft:
     now: datetime = field(default_factory=utc_now)
 
 
-def _next_number(root: Path, slug: str) -> int:
+def next_number(root: Path, slug: str | None = None) -> int:
+    """The number a new episode takes: one more than the highest in ``episodes/*.md`` (``slug``'s own
+    file, if it exists, left out)."""
     numbers = []
     for other in list_episodes(root):
         if other == slug:
@@ -267,7 +281,7 @@ def ensure_episode(root: Path, slug: str, draft: EpisodeDraft) -> tuple[Path, li
         doc.add(tomlkit.comment("Episode metadata: edit freely. rkaudio adds a missing guid or date and "
                                 "changes nothing else."))
         doc.add("title", draft.title)
-        doc.add("number", _next_number(root, slug))
+        doc.add("number", next_number(root, slug))
         doc.add("date", draft.now.replace(microsecond=0))
         doc.add("summary", draft.summary)
         doc.add(tomlkit.comment("The episode's permanent id in the feed: never change it."))

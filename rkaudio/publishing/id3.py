@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import langcodes
 from mutagen.id3 import (
     APIC,
     CHAP,
@@ -158,14 +159,14 @@ def mp3_duration(path: Path) -> float:
         raise MetadataError(f"cannot read the MP3's length: {exc}", path) from None
 
 
-_ISO639_2 = {"en": "eng", "cy": "cym", "gd": "gla", "ga": "gle", "fr": "fra", "de": "deu", "es": "spa",
-             "it": "ita", "pt": "por", "nl": "nld", "pl": "pol", "ar": "ara", "ur": "urd", "pa": "pan",
-             "bn": "ben", "hi": "hin", "gu": "guj", "so": "som", "zh": "zho", "ro": "ron", "tr": "tur"}
-
-
 def iso639_2(language: str) -> str:
-    """ID3 wants a three-letter language code for comments and lyrics."""
-    return _ISO639_2.get((language or "en").split("-")[0].lower(), "eng")
+    """The three-letter ISO 639-2 code ID3 wants for comments and lyrics, from an IETF language tag
+    ("cy" -> "cym", "pa-Arab" -> "pan", "zh-Hant" -> "zho"); "und" (undetermined) for a tag no
+    registry knows."""
+    try:
+        return langcodes.Language.get(language or "und").to_alpha3()
+    except (LookupError, ValueError):
+        return "und"
 
 
 def episode_tags(show: Show, episode: Episode, notes: Notes, *, transcript_text: str = "",
