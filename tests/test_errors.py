@@ -180,9 +180,10 @@ def test_bad_ffmpeg_setting(show: Path, speech_wav: Path) -> None:
     assert media_files(show) == []
 
 
-def test_slug_from_a_name_with_no_latin_letters(show: Path, speech_wav: Path, tmp_path: Path) -> None:
-    source = tmp_path / "日本.wav"
+def test_a_slug_given_with_nothing_url_safe_in_it(show: Path, speech_wav: Path, tmp_path: Path) -> None:
+    """A name from the file falls back to episode-N; a --slug the producer typed is never replaced."""
+    source = tmp_path / "🎉.wav"
     source.write_bytes(speech_wav.read_bytes())
-    out = run_subprocess("process", "--no-transcribe", source)
-    assert_one_line_error(out, "日本.wav", r"--slug")
+    out = run_subprocess("process", "--no-transcribe", "--slug", "🎉🎉", source)
+    assert_one_line_error(out, "🎉.wav", r"--slug")
     assert media_files(show) == []

@@ -16,7 +16,7 @@ with warnings.catch_warnings():
     from pydub import AudioSegment
     from pydub.generators import Sine
 
-from ..core.files import atomic_path
+from ..core.files import atomic_path, temp_name
 from . import ffmpeg_tool
 
 SAMPLE_RATE = 44100
@@ -53,7 +53,7 @@ def write_sting(path: Path, kind: str = "intro", seconds: float = 3.0) -> Path:
     wav = io.BytesIO()
     sting(kind, seconds).export(wav, format="wav")
     path.parent.mkdir(parents=True, exist_ok=True)
-    src = path.with_name(f".{path.stem}.wav.part")
+    src = temp_name(path.with_suffix(".wav"))
     try:
         src.write_bytes(wav.getvalue())
         with atomic_path(path) as tmp:

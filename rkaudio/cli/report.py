@@ -141,6 +141,7 @@ _ACTIONS = {
     "created": "written",
     "kept": "kept as reviewed (not transcribed again; use --retranscribe to merge new machine text)",
     "merged": "transcribed again and merged around the reviewer's cues",
+    "remade": "transcribed again: the recording changed, and nobody had reviewed the old transcript",
     "regenerated": "published again from the reviewed file",
 }
 
@@ -160,7 +161,7 @@ def transcript_lines(t: TranscriptReport, root: Path, *, brief: bool = False) ->
         lines.append(f"  earlier versions saved in {_rel(t.archived[0].parent, root)}/")
     if t.published:
         lines.append(f"  published to {_rel(root / 'feed' / 'transcripts', root)}/{t.slug}.{{vtt,srt,json,html,txt}}")
-    else:
+    elif t.stale is None:
         lines.append("  not published: show.toml requires a reviewer's sign-off (transcript.require_review)")
     if not brief:
         lines += [f"  warning: {w}" for w in t.warnings]
@@ -175,7 +176,8 @@ def transcript_json(t: TranscriptReport, root: Path) -> dict[str, Any]:
                "speech_s": round(t.asr.speech_seconds, 3), "words": len(t.asr.words),
                "elapsed_s": round(t.asr.elapsed_s, 3), "realtime_factor": round(t.asr.realtime_factor, 1)}
     return {
-        "slug": t.slug, "action": t.action, "published": t.published, "vtt": _rel(t.vtt, root), "cues": t.cues,
+        "slug": t.slug, "action": t.action, "published": t.published, "stale": t.stale, "vtt": _rel(t.vtt, root),
+        "cues": t.cues,
         "empty": t.empty,
         "reviewer_cues": t.reviewer_cues, "offset_s": round(t.offset_s, 3), "asr": asr,
         "written": [_rel(p, root) for p in t.written], "archived": [_rel(p, root) for p in t.archived],

@@ -52,12 +52,13 @@ def slugify(text: str) -> str:
 def episode_slug(source: Path, slug: str | None = None, *, fallback: Callable[[], str] | None = None) -> str:
     """The slug given, made URL-safe, or one made from the input's file name.
 
-    When nothing URL-safe can be made of it, ``fallback`` names the episode (``process`` gives
-    "episode-N", N being the episode's number); without one, InputError asks for ``--slug``.
+    When nothing URL-safe can be made of the file name, ``fallback`` names the episode
+    (``process`` gives "episode-N", N being the episode's number); without one, or when the
+    producer's own ``--slug`` has nothing URL-safe in it, InputError asks for a better ``--slug``.
     """
     wanted = slug if slug is not None else source.stem
     made = slugify(wanted)
-    if not made and fallback is not None:
+    if not made and fallback is not None and slug is None:
         made = fallback()
     if not made:
         raise InputError(f"cannot make a URL-safe name from {wanted!r}; give one with --slug", source)

@@ -24,18 +24,26 @@ from ..audio import ffmpeg_tool
 from ..audio.finishing import FinishedAudio, finish_audio, plan_audio
 from ..audio.inputs import check_wav_complete
 from ..core.errors import WorkspaceError
-from ..core.files import atomic_path
+from ..core.files import atomic_path, sweep_strays
 from ..core.naming import episode_slug
 from ..core.progress import ProgressCallback, silent
 from ..publishing.episode import Episode, EpisodeDraft, ensure_episode, episode_from_source, next_number, read_episode
 from ..publishing.feed import FeedReport, update_feed
 from ..publishing.id3 import episode_tags, write_episode_tags
 from ..publishing.shownotes import Notes, episode_notes, show_library
-from ..show.paths import EpisodePaths, episode_paths
+from ..show.paths import EpisodePaths, episode_paths, written_folders
 from ..show.settings import AudioSettings, Show, TranscriptSettings
+from ..show.state import AudioIdentity, EpisodeState, write_state
 from ..transcripts.signoff import review_status
 from ..transcripts.store import published_text
-from .transcribe import TranscriptReport, check_ready, check_reviewed, refresh_transcript, transcribe_episode
+from .transcribe import (
+    TranscriptReport,
+    audio_identity,
+    check_ready,
+    check_reviewed,
+    refresh_transcript,
+    transcribe_episode,
+)
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +128,8 @@ def process_episode(show: Show, source: Path, *, slug: str | None = None, title:
     again.
     """
     settings = settings or show.audio
+    # What runs that were killed outright left half-written goes first: nobody must publish it.
+    swept = sweep_strays(written_folders(show.root))
     source = source.expanduser().resolve() if source.exists() else source
     info = ffmpeg_tool.probe(source)
     check_wav_complete(source)
@@ -128,13 +138,16 @@ def process_episode(show: Show, source: Path, *, slug: str | None = None, title:
     # A hand-edited transcript or metadata file that does not parse, show notes citing research the
     # library lacks, or a transcript engine that is not installed or has no model, stop the run
     # before any work rather than after it.
+    recording = audio_identity(source, 0.0).sha256
     if transcribe is not None:
-        check_ready(show, name, transcribe, retranscribe=retranscribe)
+        check_ready(show, name, transcribe, retranscribe=retranscribe, recording_sha256=recording)
     else:
         check_reviewed(show, name)
     prepared = prepare(show, name, title=title, source=source)
 
     plan = plan_audio(source, info, settings, on_progress=on_progress)
+    # What the transcript must be timed to: this recording, after this intro.
+    audio_id = AudioIdentity(recording, plan.intro_lead)
     try:
         paths.mp3.parent.mkdir(parents=True, exist_ok=True)
         if settings.keep_master:
@@ -149,15 +162,20 @@ def process_episode(show: Show, source: Path, *, slug: str | None = None, title:
         # The transcript goes into the MP3's tags, so it is made before the MP3 is published.
         if transcribe is not None:
             transcript = transcribe_episode(show, source, name, title=title, settings=transcribe,
-                                            retranscribe=retranscribe, offset_s=plan.intro_lead,
+                                            retranscribe=retranscribe, offset_s=plan.intro_lead, audio=audio_id,
                                             on_progress=on_progress)
         else:
-            transcript = refresh_transcript(show, name, title=title)
+            transcript = refresh_transcript(show, name, title=title, audio=audio_id)
         text = published_text(show.root, name) if transcript is not None else ""
         write_episode_tags(tmp_mp3, episode_tags(show, prepared.episode, prepared.notes, transcript_text=text,
                                                  duration=audio.duration))
 
+    write_state(show.root, name, EpisodeState(audio_id, source_name(show, source)))
+
     warnings = list(audio.warnings)
+    if swept:
+        warnings.append(f"removed {len(swept)} temporary file(s) left by runs that were stopped before they "
+                        f"finished (in {', '.join(sorted({paths.shown(p.parent) for p in swept}))})")
     if transcript is not None:
         warnings += [f"transcript: {w}" for w in transcript.warnings]
         review = review_status(show.root, name)

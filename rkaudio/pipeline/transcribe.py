@@ -18,15 +18,25 @@ from pathlib import Path
 
 from ..audio import ffmpeg_tool
 from ..audio.inputs import check_wav_complete
+from ..core.errors import InputError
+from ..core.files import file_digest
 from ..core.progress import ProgressCallback, silent
 from ..show.paths import episode_paths
 from ..show.settings import Show, TranscriptSettings
+from ..show.state import AudioIdentity
 from ..speech.engine import Engine
 from ..speech.engines import check_engine, load_engine
 from ..speech.recognise import AsrResult, shift_words, transcribe_file
 from ..transcripts.caption_check import Finding, has_errors
 from ..transcripts.segmentation import transcript_from_words
-from ..transcripts.store import TranscriptUpdate, has_transcript, regenerate, save_machine_transcript
+from ..transcripts.store import (
+    TranscriptUpdate,
+    has_transcript,
+    regenerate,
+    reviewer_touched,
+    save_machine_transcript,
+    transcript_made_for,
+)
 from ..transcripts.vtt_reader import read_vtt
 
 log = logging.getLogger(__name__)
@@ -51,8 +61,11 @@ class TranscriptReport:
     offset_s: float = 0.0
     asr: AsrResult | None = None
     warnings: list[str] = field(default_factory=list)
-    #: False when the show requires reviewed transcripts and this one is not signed off yet.
+    #: False when the show requires reviewed transcripts and this one is not signed off yet, or
+    #: when it was made for different audio.
     published: bool = True
+    #: Why the transcript does not belong to the audio listeners get, if it does not.
+    stale: str | None = None
 
     @property
     def errors(self) -> int:
@@ -70,32 +83,69 @@ def check_reviewed(show: Show, slug: str) -> None:
         read_vtt(files.vtt, files.shown(files.vtt))
 
 
-def check_ready(show: Show, slug: str, settings: TranscriptSettings, *, retranscribe: bool = False) -> None:
+def check_ready(show: Show, slug: str, settings: TranscriptSettings, *, retranscribe: bool = False,
+                recording_sha256: str | None = None) -> None:
     """Raise now if the transcript step would fail at its start: a malformed reviewed .vtt, or (when
-    the engine is to run) an engine that is not installed or a model that cannot be found."""
+    the engine is to run) an engine that is not installed or a model that cannot be found.
+
+    ``recording_sha256`` is the recording's digest: the engine also runs when the transcript was
+    made from another recording and no reviewer has worked on it.
+    """
     check_reviewed(show, slug)
     if retranscribe or not has_transcript(show.root, slug):
         check_engine(settings)
+        return
+    made_for = transcript_made_for(show.root, slug)
+    if (recording_sha256 is not None and made_for is not None and made_for.sha256 != recording_sha256
+            and not reviewer_touched(show.root, slug)):
+        check_engine(settings)
+
+
+def audio_identity(source: Path, offset_s: float) -> AudioIdentity:
+    """The audio a transcript of ``source`` is timed to: its content, and the intro's lead."""
+    try:
+        return AudioIdentity(file_digest(source), offset_s)
+    except OSError as exc:
+        raise InputError(f"cannot be read: {exc.strerror or exc}", source) from None
 
 
 def transcribe_episode(show: Show, source: Path, slug: str, *, title: str | None = None,
                        settings: TranscriptSettings | None = None, retranscribe: bool = False,
-                       offset_s: float = 0.0, engine: Engine | None = None,
+                       offset_s: float = 0.0, audio: AudioIdentity | None = None, engine: Engine | None = None,
                        on_progress: ProgressCallback = silent) -> TranscriptReport:
     """Transcribe ``source`` into ``transcripts/<slug>.*`` and publish the copies in ``feed/``.
 
     ``title`` names the transcript page; when None, a new transcript takes the recording's file name
     and an existing one keeps its own. ``offset_s`` is where the programme starts in the finished
-    episode (after the intro).
+    episode (after the intro). ``audio`` identifies the audio the transcript is for (by default,
+    ``source`` and ``offset_s``).
     ``engine`` replaces the one ``settings`` names (tests, and callers that reuse a loaded model).
+
+    A transcript that exists is kept, unless ``retranscribe`` or it was made for other audio: then
+    one nobody has reviewed is made again, and one a reviewer worked on is kept but not published
+    (the report says why; ``retranscribe`` merges new machine text around the reviewer's cues).
     """
     settings = settings or show.transcript
     check_reviewed(show, slug)
+    audio = audio or audio_identity(source, offset_s)
+    remade = False
     if has_transcript(show.root, slug) and not retranscribe:
-        update = regenerate(show.root, slug, title=title, rules=settings.rules,
-                            require_review=show.transcript.require_review)
-        update.action = "kept"
-        return _report(update, show, offset_s, None)
+        made_for = transcript_made_for(show.root, slug)
+        if made_for is None or made_for.matches(audio) or reviewer_touched(show.root, slug):
+            # A transcript from before rkaudio recorded its audio is taken to be this audio's.
+            update = regenerate(show.root, slug, title=title, rules=settings.rules,
+                                require_review=show.transcript.require_review,
+                                made_for=audio if made_for is None else None, published_audio=audio)
+            update.action = "kept"
+            report = _report(update, show, offset_s, None)
+            if update.stale is not None:
+                shown = report.vtt.relative_to(show.root).as_posix()
+                report.warnings.append(
+                    f"{shown} was kept but not published: {update.stale}, and a reviewer has worked on it. "
+                    f"Merge new machine text around the reviewer's edits with --retranscribe, or correct it "
+                    f"in 'rkaudio review {slug}'")
+            return report
+        remade = True  # the machine's own transcript of other audio: make it again
     info = ffmpeg_tool.probe(source)
     check_wav_complete(source)
     if title is None and not has_transcript(show.root, slug):
@@ -107,19 +157,29 @@ def transcribe_episode(show: Show, source: Path, slug: str, *, title: str | None
     words = shift_words(result.words, offset_s) if offset_s else result.words
     transcript = transcript_from_words(words, language=language, title=title or "",
                                        rules=settings.rules)
-    update = save_machine_transcript(show.root, slug, transcript, retranscribe=retranscribe,
-                                     rules=settings.rules, require_review=show.transcript.require_review)
+    update = save_machine_transcript(show.root, slug, transcript, retranscribe=retranscribe or remade,
+                                     rules=settings.rules, require_review=show.transcript.require_review,
+                                     made_for=audio)
+    if remade:
+        update.action = "remade"
     return _report(update, show, offset_s, result)
 
 
-def refresh_transcript(show: Show, slug: str, *, title: str | None = None) -> TranscriptReport | None:
+def refresh_transcript(show: Show, slug: str, *, title: str | None = None,
+                       audio: AudioIdentity | None = None) -> TranscriptReport | None:
     """Remake the formats and the published copies from the .vtt as it stands (a reviewer may have
-    edited it since the last run); None when there is no transcript."""
+    edited it since the last run); None when there is no transcript. ``audio`` is the audio
+    listeners get (by default, what the published MP3 was made from): a transcript made for other
+    audio is not published."""
     if not has_transcript(show.root, slug):
         return None
     update = regenerate(show.root, slug, title=title, rules=show.transcript.rules,
-                        require_review=show.transcript.require_review)
-    return _report(update, show, 0.0, None)
+                        require_review=show.transcript.require_review, published_audio=audio)
+    report = _report(update, show, 0.0, None)
+    if update.stale is not None:
+        report.warnings.append(f"{report.vtt.relative_to(show.root).as_posix()} is not published: {update.stale}; "
+                               f"transcribe it again (without --no-transcribe) or correct it in 'rkaudio review {slug}'")
+    return report
 
 
 def _report(update: TranscriptUpdate, show: Show, offset_s: float, asr: AsrResult | None) -> TranscriptReport:
@@ -135,7 +195,8 @@ def _report(update: TranscriptUpdate, show: Show, offset_s: float, asr: AsrResul
     return TranscriptReport(slug=update.slug, action=update.action, vtt=files.vtt, cues=cues,
                             empty=update.empty, reviewer_cues=update.reviewer_cues,
                             findings=update.findings, written=update.written, archived=update.archived,
-                            offset_s=offset_s, asr=asr, warnings=warnings, published=update.published)
+                            offset_s=offset_s, asr=asr, warnings=warnings, published=update.published,
+                            stale=update.stale)
 
 
 def transcript_language(show: Show, settings: TranscriptSettings) -> str:

@@ -17,10 +17,12 @@ from mutagen.id3 import ID3, ID3NoHeaderError
 
 from ..audio.loudness import measure
 from ..core.errors import RkaudioError
+from ..core.files import strays
 from ..core.progress import ProgressCallback, silent
-from ..show.paths import FEED_DIR, FEED_FILE, MEDIA_DIR, EpisodePaths
+from ..show.paths import FEED_DIR, FEED_FILE, MEDIA_DIR, EpisodePaths, written_folders
 from ..show.settings import Show
 from ..transcripts.signoff import review_status
+from ..transcripts.store import transcript_stale
 from .episode import list_episodes
 from .feed import ITUNES_NS, PODCAST_NS, TRANSCRIPT_TYPES
 from .urls import media_url
@@ -86,9 +88,20 @@ def check_show(show: Show, *, on_progress: ProgressCallback = silent,
         _check_mp3(show, mp3, report)
     on_progress("checking", len(media), len(media))
     _check_reviews(show, items, report)
+    _check_strays(show, report)
     for hook in extra or []:
         hook(show, report)
     return report
+
+
+def _check_strays(show: Show, report: CheckReport) -> None:
+    """Temporary files left by runs that were killed: never complete, and never to be published."""
+    found = strays(written_folders(show.root))
+    for path in found:
+        report.add(path.relative_to(show.root).as_posix(), "stray file", False,
+                   "a temporary file left by a run that was stopped; the next process or feed removes it")
+    if not found:
+        report.add("show", "stray files", True, "no temporary files left by stopped runs")
 
 
 def _check_artwork(show: Show, report: CheckReport) -> None:
@@ -203,6 +216,11 @@ def _check_reviews(show: Show, items: list[etree._Element], report: CheckReport)
         status = review_status(show.root, slug)
         paths = EpisodePaths(show.root, slug)
         subject = paths.shown(paths.vtt)
+        if status.state != "missing":
+            stale = transcript_stale(show.root, slug)
+            report.add(subject, "transcript matches audio", stale is None,
+                       f"transcript made for different audio: {stale}; run 'rkaudio process --retranscribe' to merge "
+                       "new machine text around the reviewer's edits" if stale else "made for the published audio")
         if status.state == "missing":
             report.add(subject, "transcript reviewed", not show.transcript.require_review,
                        "no transcript yet", warning=True)

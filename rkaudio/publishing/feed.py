@@ -26,10 +26,11 @@ from lxml import etree
 from .. import __version__
 from ..core.clock import clock, utc_now
 from ..core.errors import ConfigError, MetadataError
-from ..core.files import write_bytes_atomic, write_text_atomic
-from ..show.paths import FEED_DIR, FEED_FILE, MEDIA_DIR, SHOW_FILE, EpisodePaths
+from ..core.files import sweep_strays, write_bytes_atomic, write_text_atomic
+from ..show.paths import FEED_DIR, FEED_FILE, MEDIA_DIR, SHOW_FILE, EpisodePaths, written_folders
 from ..show.settings import Show
 from ..transcripts.signoff import review_status
+from ..transcripts.store import transcript_stale
 from .episode import Chapter, Episode, list_episodes, read_episode
 from .id3 import mp3_duration
 from .research import Library
@@ -224,10 +225,14 @@ def held_back_reason(show: Show, slug: str) -> str | None:
 
     With ``[transcript] require_review`` on, an episode is published only once a reviewer has
     signed off its transcript. A transcript edited since a sign-off does not take a published
-    episode down again: what stays published is the version last reviewed.
+    episode down again: what stays published is the version last reviewed. One made for a
+    recording that has since been replaced does: its captions belong to other audio.
     """
     if not show.transcript.require_review:
         return None
+    stale = transcript_stale(show.root, slug)
+    if stale is not None:
+        return f"its transcript does not fit: {stale}"
     status = review_status(show.root, slug)
     if status.state in ("reviewed", "changed"):
         return None
@@ -235,8 +240,12 @@ def held_back_reason(show: Show, slug: str) -> str | None:
 
 
 def build_feed(show: Show, *, now: datetime | None = None) -> FeedReport:
-    """Rebuild ``feed/feed.xml`` (and the chapters files and cover copy) from every episode."""
+    """Rebuild ``feed/feed.xml`` (and the chapters files and cover copy) from every episode.
+
+    Temporary files that runs killed outright left in ``feed/`` are removed first.
+    """
     url = feed_url(show)
+    sweep_strays(written_folders(show.root))
     library = show_library(show)
     items: list[FeedItem] = []
     unpublished: list[str] = []

@@ -28,6 +28,8 @@ CHAPTERS_DIR = f"{FEED_DIR}/chapters"
 FEED_FILE = "feed.xml"
 #: Earlier versions of an episode's transcript files: ``transcripts/history/<slug>/``.
 HISTORY_DIR = "history"
+#: rkaudio's own bookkeeping in a show folder (what each episode was made from; the show's lock).
+STATE_DIR = ".rkaudio"
 
 #: A slug names files in several folders, so it must never reach outside them.
 _SAFE_SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -120,6 +122,19 @@ def episode_paths(show_root: Path, slug: str) -> EpisodePaths:
         raise TranscriptError(f"{slug!r} cannot name a transcript or any other file of an episode: use "
                               "letters, digits, dots, dashes and underscores")
     return EpisodePaths(show_root, slug)
+
+
+def written_folders(show_root: Path) -> list[Path]:
+    """Every folder rkaudio writes files into (atomically, through temporary files beside them)."""
+    fixed = [show_root / name for name in (FEED_DIR, MEDIA_DIR, PUBLISHED_TRANSCRIPTS_DIR, CHAPTERS_DIR,
+                                             MASTERS_DIR, TRANSCRIPTS_DIR, EPISODES_DIR, "assets",
+                                             f"{STATE_DIR}/episodes")]
+    history = show_root / TRANSCRIPTS_DIR / HISTORY_DIR
+    try:
+        fixed += sorted(p for p in history.iterdir() if p.is_dir())
+    except OSError:
+        pass
+    return [show_root, *fixed]
 
 
 def feed_relative(show_root: Path, path: Path) -> str:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import ConversionError
+from ..core.files import temp_name
 
 #: CTranslate2's dtype ids, in order (ctranslate2/specs/model_spec.py).
 _DTYPES = ("float32", "int8", "int16", "int32", "float16", "bfloat16")
@@ -232,7 +233,7 @@ def convert_ct2_whisper(model_dir: Path, out_path: Path) -> Path:
     checkpoint = {"dims": dims, "model_state_dict": {k: torch.from_numpy(v.copy()) for k, v in state.items()},
                   "alignment_heads": alignment}
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.part")
+    tmp = temp_name(out_path)
     try:
         torch.save(checkpoint, tmp)
         os.replace(tmp, out_path)

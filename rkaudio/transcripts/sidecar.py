@@ -33,6 +33,7 @@ from typing import Any
 
 from ..core.errors import TranscriptError
 from ..show.settings import CaptionRules
+from ..show.state import AudioIdentity
 from ..speech.words import Word
 from .model import MILLISECOND, Cue, Transcript
 from .segmentation import from_words
@@ -67,6 +68,9 @@ class Sidecar:
     deleted: tuple[Deletion, ...] = ()
     language: str = "en"
     title: str = ""
+    #: The audio the machine transcript was made from and timed to; None for one made before
+    #: rkaudio recorded it.
+    audio: AudioIdentity | None = None
 
     @classmethod
     def from_machine(cls, transcript: Transcript) -> Sidecar:
@@ -128,7 +132,7 @@ def reconcile(reviewed: Sequence[Cue], previous: Sidecar) -> Sidecar:
         if index not in used and cue.text and not covered.overlaps(cue.start, cue.end):
             deleted.add(Deletion(cue.start, cue.end, cue.text))
     return Sidecar(tuple(result), tuple(sorted(deleted, key=lambda d: (d.start, d.end))),
-                   previous.language, previous.title)
+                   previous.language, previous.title, previous.audio)
 
 
 class _Coverage:
@@ -194,7 +198,7 @@ def merge(current: Sidecar, machine: Transcript, rules: CaptionRules | None = No
         until = None if math.isinf(high) else high
         fresh.extend(SidecarCue(c, False) for c in from_words(inside, rules=rules, until=until))
     merged = sorted([*(e for e in entries if e.reviewed), *fresh], key=lambda e: e.cue.start)
-    return Sidecar(tuple(merged), current.deleted, machine.language, machine.title or current.title)
+    return Sidecar(tuple(merged), current.deleted, machine.language, machine.title or current.title, current.audio)
 
 
 def _token(word: str) -> str:
@@ -245,6 +249,7 @@ def sidecar_json(sidecar: Sidecar) -> str:
         "version": SIDECAR_VERSION,
         "language": sidecar.language,
         "title": sidecar.title,
+        **({"audio": sidecar.audio.as_json()} if sidecar.audio is not None else {}),
         "cues": cues,
         "deleted": [{"start": _number(d.start), "end": _number(d.end), "text": d.text} for d in sidecar.deleted],
     }
@@ -294,9 +299,14 @@ def parse_sidecar(text: str, name: str | Path = "<words>") -> Sidecar:
         deleted.append(Deletion(reader.time(item.get("start"), f"deleted[{n}].start"),
                                 reader.time(item.get("end"), f"deleted[{n}].end"),
                                 reader.text(item.get("text"), f"deleted[{n}].text")))
+    audio = None
+    if "audio" in top:
+        audio = AudioIdentity.from_json(top["audio"])
+        if audio is None:
+            raise TranscriptError('audio must be {"sha256": ..., "lead_s": ...}', name)
     return Sidecar(tuple(entries), tuple(deleted),
                    reader.optional_text(top.get("language"), "language") or "en",
-                   reader.optional_text(top.get("title"), "title") or "")
+                   reader.optional_text(top.get("title"), "title") or "", audio)
 
 
 class _Reader:

@@ -26,15 +26,17 @@ from ..core.clock import iso_utc, utc_now
 from ..core.errors import StaleTranscriptError, TranscriptError
 from ..core.files import digest, write_text_atomic
 from ..show.paths import episode_paths
+from ..show.state import AudioIdentity, read_state
 
 REVIEW_FORMAT = "rkaudio transcript review"
 REVIEW_VERSION = 1
 #: Long enough for any name with a role ("Ann Example, accessibility team"); short enough for a report line.
 MAX_REVIEWER_CHARS = 120
 
-#: "reviewed": signed off, unchanged since; "changed": signed off, edited since; "unreviewed":
+#: "reviewed": signed off, unchanged since; "changed": signed off, edited since; "stale": signed
+#: off for a recording that has since been replaced (the sign-off is withdrawn); "unreviewed":
 #: never signed off; "missing": there is no transcript at all.
-ReviewState = Literal["reviewed", "changed", "unreviewed", "missing"]
+ReviewState = Literal["reviewed", "changed", "stale", "unreviewed", "missing"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,8 @@ class SignOff:
     reviewed_at: datetime
     #: SHA-256 of the .vtt's bytes when it was approved.
     vtt_sha256: str
+    #: The published audio the reviewer heard it against (None: unknown, or an older record).
+    audio: AudioIdentity | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,8 @@ class ReviewStatus:
         who = f"{self.latest.reviewer} on {self.latest.reviewed_at.strftime('%Y-%m-%d %H:%M UTC')}"
         if self.state == "reviewed":
             return f"reviewed by {who}"
+        if self.state == "stale":
+            return f"reviewed by {who} for an earlier recording; not reviewed for this one"
         return f"changed since it was reviewed by {who}; not reviewed yet"
 
     def as_json(self) -> dict[str, Any]:
@@ -95,7 +101,12 @@ def review_status(show_root: Path, slug: str) -> ReviewStatus:
     if not signoffs:
         return ReviewStatus(slug, "unreviewed")
     latest = signoffs[-1]
-    return ReviewStatus(slug, "reviewed" if latest.vtt_sha256 == digest(data) else "changed", latest)
+    if latest.vtt_sha256 != digest(data):
+        return ReviewStatus(slug, "changed", latest)
+    state = read_state(show_root, slug)
+    if latest.audio is not None and state is not None and not latest.audio.matches(state.audio):
+        return ReviewStatus(slug, "stale", latest)
+    return ReviewStatus(slug, "reviewed", latest)
 
 
 def record_sign_off(show_root: Path, slug: str, reviewer: str, *, expected: str | None = None,
@@ -123,13 +134,14 @@ def record_sign_off(show_root: Path, slug: str, reviewer: str, *, expected: str 
         raise StaleTranscriptError("changed on disk since the editor loaded it, so it was not marked as "
                                    "reviewed; reload and check it again", files.shown(files.vtt))
     moment = now().astimezone(timezone.utc).replace(microsecond=0)
-    entry = SignOff(name, moment, current)
+    state = read_state(show_root, slug)
+    entry = SignOff(name, moment, current, state.audio if state is not None else None)
     signoffs = [*_read_signoffs(show_root, slug), entry]
     document = {
         "format": REVIEW_FORMAT,
         "version": REVIEW_VERSION,
-        "signoffs": [{"reviewer": s.reviewer, "reviewed_at": iso_utc(s.reviewed_at),
-                      "vtt_sha256": s.vtt_sha256} for s in signoffs],
+        "signoffs": [{"reviewer": s.reviewer, "reviewed_at": iso_utc(s.reviewed_at), "vtt_sha256": s.vtt_sha256,
+                      **({"audio": s.audio.as_json()} if s.audio is not None else {})} for s in signoffs],
     }
     try:
         write_text_atomic(files.review, json.dumps(document, ensure_ascii=False, indent=1) + "\n")
@@ -172,5 +184,5 @@ def _read_signoffs(show_root: Path, slug: str) -> list[SignOff]:
             raise TranscriptError(f"{where}.reviewed_at is not a date and time: {moment!r}", shown) from None
         if when.tzinfo is None:
             when = when.replace(tzinfo=timezone.utc)
-        signoffs.append(SignOff(reviewer, when.astimezone(timezone.utc), sha))
+        signoffs.append(SignOff(reviewer, when.astimezone(timezone.utc), sha, AudioIdentity.from_json(item.get("audio"))))
     return signoffs

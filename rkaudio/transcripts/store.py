@@ -20,6 +20,7 @@ the cues a reviewer wrote. Nothing is written when the .vtt (or the sidecar) is 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from ..core.errors import StaleTranscriptError, TranscriptError
 from ..core.files import digest, write_bytes_atomic
 from ..show.paths import EpisodePaths, episode_paths
 from ..show.settings import CaptionRules
+from ..show.state import AudioIdentity, read_state
 from .caption_check import Finding, check_cues
 from .formats import to_html, to_podcast_json, to_srt, to_text, to_vtt
 from .model import Cue, Transcript
@@ -48,7 +50,7 @@ _HISTORY_VTT = re.compile(r"(\d{8}T\d{6}\.\d{6}Z)(?:-(\d+))?\.vtt")
 #: The name that restores the engine's latest output (``<slug>.machine.vtt``).
 MACHINE_VERSION = "machine"
 
-Action = Literal["created", "kept", "merged", "regenerated"]
+Action = Literal["created", "kept", "merged", "remade", "regenerated"]
 
 
 def has_transcript(show_root: Path, slug: str) -> bool:
@@ -63,7 +65,8 @@ class TranscriptUpdate:
 
     slug: str
     #: "created": first transcript; "kept": a reviewed .vtt existed and was left alone;
-    #: "merged": new machine text merged around the reviewer's cues; "regenerated": formats only.
+    #: "merged": new machine text merged around the reviewer's cues; "remade": transcribed again
+    #: because the recording changed and nobody had reviewed the old one; "regenerated": formats only.
     action: Action
     #: No speech at all (silence or music only): the files are valid and empty; warn the producer.
     empty: bool = False
@@ -75,8 +78,11 @@ class TranscriptUpdate:
     #: Caption-rule findings for the reviewed .vtt (see `transcript_check`).
     findings: list[Finding] = field(default_factory=list)
     #: False when the published copies were not made, because the show requires reviewed
-    #: transcripts and this one is not signed off (the copies last published stay as they were).
+    #: transcripts and this one is not signed off (the copies last published stay as they were),
+    #: or because it was made for different audio (then no copies stay published).
     published: bool = True
+    #: Why the transcript does not belong to the audio listeners get, if it does not.
+    stale: str | None = None
 
 
 class _Writer:
@@ -108,6 +114,16 @@ class _Writer:
             raise TranscriptError(f"cannot be written: {exc.strerror or exc}", self.files.shown(path)) from None
         self.written.append(path)
 
+    def remove(self, path: Path) -> None:
+        """Delete a published copy (never a reviewer's file: those go to the history instead)."""
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise TranscriptError(f"cannot be removed: {exc.strerror or exc}", self.files.shown(path)) from None
+        self.written.append(path)
+
     def _archive(self, path: Path, data: bytes) -> None:
         suffix = path.name[len(self.files.slug) + 1:]
         target = self.files.history / f"{self.stamp}.{suffix}"
@@ -122,13 +138,15 @@ class _Writer:
 
 def save_machine_transcript(show_root: Path, slug: str, transcript: Transcript, *, retranscribe: bool = False,
                             rules: CaptionRules | None = None, require_review: bool = False,
-                            now: Callable[[], datetime] = utc_now) -> TranscriptUpdate:
+                            made_for: AudioIdentity | None = None, now: Callable[[], datetime] = utc_now
+                            ) -> TranscriptUpdate:
     """Store a new machine transcript for ``slug`` without ever losing a reviewer's work.
 
     No .vtt yet: write it (and the machine copy and the words sidecar). A .vtt exists: leave it
     alone ("kept"), or with ``retranscribe`` merge the new text around the cues the reviewer wrote
     ("merged"; earlier versions go to the history folder). Either way the other formats and the
     published copies are then made from the .vtt. Check `TranscriptUpdate.empty` to warn of silence.
+    ``made_for`` is the audio the transcript was made from and timed to (see `regenerate`).
     """
     files = episode_paths(show_root, slug)
     writer = _Writer(files, now())
@@ -137,7 +155,7 @@ def save_machine_transcript(show_root: Path, slug: str, transcript: Transcript, 
         # (and nothing to put in the history) in a file written a moment ago.
         sidecar = Sidecar.from_machine(transcript)
         sidecar = Sidecar(sidecar.cues, sidecar.deleted, sidecar.language or DEFAULT_LANGUAGE,
-                          sidecar.title or files.slug)
+                          sidecar.title or files.slug, made_for)
         writer.put(files.machine_vtt, to_vtt(transcript.cues))
         writer.put(files.words, sidecar_json(sidecar))
         writer.put(files.vtt, to_vtt(transcript.cues))
@@ -148,27 +166,35 @@ def save_machine_transcript(show_root: Path, slug: str, transcript: Transcript, 
         reviewed = read_vtt(files.vtt, files.shown(files.vtt))
         current = reconcile(reviewed, _previous_sidecar(files))
         merged = merge(current, transcript, rules)
+        if made_for is not None:  # the merged transcript is timed to the audio just transcribed
+            merged = dataclasses.replace(merged, audio=made_for)
         writer.put(files.machine_vtt, to_vtt(transcript.cues))
         writer.put(files.words, sidecar_json(merged))
         writer.put(files.vtt, to_vtt([e.cue for e in merged.cues], keep_empty=True))
         action = "merged"
     update = _regenerate(files, writer, title=transcript.title or None, language=transcript.language or None,
-                         rules=rules, require_review=require_review)
+                         rules=rules, require_review=require_review,
+                         made_for=made_for if action != "kept" else None, published_audio=made_for)
     update.action = action
     return update
 
 
 def regenerate(show_root: Path, slug: str, *, title: str | None = None, language: str | None = None,
                rules: CaptionRules | None = None, require_review: bool = False,
+               made_for: AudioIdentity | None = None, published_audio: AudioIdentity | None = None,
                now: Callable[[], datetime] = utc_now) -> TranscriptUpdate:
     """Make the other formats and the published copies from the reviewed ``transcripts/<slug>.vtt``.
 
     ``title`` and ``language`` default to those recorded in the words sidecar, then to the slug and
-    "en". Raises TranscriptError, writing nothing, if the .vtt is missing or malformed.
+    "en". ``made_for`` records the audio the transcript was made for, where the sidecar has none
+    yet. ``published_audio`` is the audio listeners get (by default, what the episode's state
+    says the published MP3 was made from): a transcript made for other audio is not published,
+    and any copies of it published before are removed. Raises TranscriptError, writing nothing, if
+    the .vtt is missing or malformed.
     """
     files = episode_paths(show_root, slug)
     return _regenerate(files, _Writer(files, now()), title=title, language=language, rules=rules,
-                       require_review=require_review)
+                       require_review=require_review, made_for=made_for, published_audio=published_audio)
 
 
 def check_transcript(show_root: Path, slug: str, rules: CaptionRules | None = None) -> list[Finding]:
@@ -202,17 +228,19 @@ def _previous_sidecar(files: EpisodePaths) -> Sidecar:
 
 
 def _regenerate(files: EpisodePaths, writer: _Writer, *, title: str | None, language: str | None,
-                rules: CaptionRules | None, require_review: bool = False) -> TranscriptUpdate:
+                rules: CaptionRules | None, require_review: bool = False, made_for: AudioIdentity | None = None,
+                published_audio: AudioIdentity | None = None) -> TranscriptUpdate:
     """Make the other formats from the .vtt, and the published copies unless ``require_review`` is
     on and the .vtt is not signed off: then what was last published (a reviewed version, or
-    nothing) stays as it was."""
+    nothing) stays as it was. A transcript made for other audio than listeners get is never
+    published, and its earlier copies are removed."""
     if not files.vtt.exists():
         raise TranscriptError("not found: there is no transcript to publish yet", files.shown(files.vtt))
     reviewed = read_vtt(files.vtt, files.shown(files.vtt))
     previous = _previous_sidecar(files)
     current = reconcile(reviewed, previous)
     current = Sidecar(current.cues, current.deleted, language or previous.language or DEFAULT_LANGUAGE,
-                      title or previous.title or files.slug)
+                      title or previous.title or files.slug, previous.audio or made_for)
     cues: list[Cue] = [entry.cue for entry in current.cues]
     made = {
         "vtt": to_vtt(cues),
@@ -224,14 +252,57 @@ def _regenerate(files: EpisodePaths, writer: _Writer, *, title: str | None, lang
     writer.put(files.words, sidecar_json(current))
     for ext in ("srt", "json", "txt", "html"):
         writer.put(files.derived(ext), made[ext])
-    publish = not require_review or _signed_off(files)
+    stale = stale_reason(current.audio, published_audio or _published_audio(files))
+    publish = stale is None and (not require_review or _signed_off(files))
     if publish:
         for ext in PUBLISHED_FORMATS:
             writer.put(files.published(ext), made[ext], archive=False)
+    elif stale is not None:
+        # Captions of other audio must not outlive it: listeners would read words nobody says.
+        for ext in PUBLISHED_FORMATS:
+            writer.remove(files.published(ext))
     return TranscriptUpdate(
         slug=files.slug, action="regenerated", empty=current.transcript().is_empty,
         reviewer_cues=current.reviewed_count, written=writer.written, archived=writer.archived,
-        findings=check_cues(reviewed, rules), published=publish)
+        findings=check_cues(reviewed, rules), published=publish, stale=stale)
+
+
+def stale_reason(made_for: AudioIdentity | None, published: AudioIdentity | None) -> str | None:
+    """Why a transcript made for ``made_for`` does not fit ``published``, or None when it fits (or
+    when either is unknown)."""
+    if made_for is None or published is None or made_for.matches(published):
+        return None
+    if made_for.sha256 != published.sha256:
+        return "it was made for different audio: the recording has changed since it was transcribed"
+    return (f"it was made for different audio: the intro now plays {published.lead_s:.2f} s before the "
+            f"programme, not {made_for.lead_s:.2f} s, so every caption would be off by the difference")
+
+
+def _published_audio(files: EpisodePaths) -> AudioIdentity | None:
+    state = read_state(files.root, files.slug)
+    return state.audio if state is not None else None
+
+
+def transcript_made_for(show_root: Path, slug: str) -> AudioIdentity | None:
+    """The audio the transcript was made from and timed to, as its words sidecar records it."""
+    return _previous_sidecar(episode_paths(show_root, slug)).audio
+
+
+def transcript_stale(show_root: Path, slug: str) -> str | None:
+    """Why the episode's transcript does not belong to its published audio, or None."""
+    files = episode_paths(show_root, slug)
+    if not files.vtt.exists():
+        return None
+    return stale_reason(transcript_made_for(show_root, slug), _published_audio(files))
+
+
+def reviewer_touched(show_root: Path, slug: str) -> bool:
+    """Whether a reviewer has worked on the transcript: a cue of theirs, or a sign-off."""
+    files = episode_paths(show_root, slug)
+    if files.review.exists():
+        return True
+    reviewed = read_vtt(files.vtt, files.shown(files.vtt))
+    return reconcile(reviewed, _previous_sidecar(files)).reviewed_count > 0
 
 
 # --- saving from the review editor, history and restoring -------------------------------------
