@@ -93,6 +93,32 @@ def test_save_writes_the_vtt_keeps_timings_archives_and_remakes_formats(session:
     assert not list(show.rglob("*.part"))
 
 
+def test_a_word_corrected_mid_cue_keeps_the_other_words_timings_in_check_and_after_save(
+        session: ReviewSession, show: Path) -> None:
+    state = session.state()
+    cue = state["cues"][0]
+    words = cue["words"]
+    assert len(words) >= 3
+    middle = len(words) // 2
+    corrected = [w["text"] for w in words]
+    corrected[middle] = "Kindness"
+    cues = _edited(state, 0, [" ".join(corrected)])
+    cues[0]["words"] = []  # what the page sends does not matter: the server times the words
+
+    checked = session.check({"cues": cues})["words"][0]
+    assert [w["text"] for w in checked] == corrected
+    for i, (was, now) in enumerate(zip(words, checked)):
+        assert (now["start"], now["end"]) == (was["start"], was["end"]), i
+        assert now["probability"] == (None if i == middle else was["probability"])
+
+    session.save({"etag": state["etag"], "cues": cues})
+    assert session.state()["cues"][0]["words"] == checked
+    sidecar = json.loads((show / "transcripts" / f"{SLUG}.words.json").read_text(encoding="utf-8"))
+    saved = sidecar["cues"][0]
+    assert saved["reviewed"] and [w["text"] for w in saved["words"]] == corrected
+    assert [(w["start"], w["end"]) for w in saved["words"]] == [(w["start"], w["end"]) for w in words]
+
+
 def test_stale_save_is_refused_and_nothing_is_written(session: ReviewSession, show: Path, episode: Path) -> None:
     state = session.state()
     # Someone else changes the file after the page loaded it.

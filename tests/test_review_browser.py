@@ -354,9 +354,30 @@ def test_shortcuts_work_while_typing_and_unsure_words_are_marked(browser, served
     # Correcting the unsure word removes its mark.
     value = box.get_attribute("value")
     assert UNSURE_WORD in value
-    replace_text(driver, 1, value.replace(UNSURE_WORD, "Ayr-shire"))
+    prefix = "So, as a matter of fact, and to be quite honest with you all,"
+    edited = f"{prefix} {value.replace(UNSURE_WORD, 'Ayr-shire')}"
+    replace_text(driver, 1, edited)
     wait_for(lambda: driver.execute_script("return document.querySelectorAll('#cues .backdrop mark').length") == 0,
              "the corrected word to lose its mark")
+    # The words after the correction keep their times, though many words were added before them:
+    # the server lines the new text up and the page plays from what it sends, where sharing the cue
+    # out by characters would land seconds late.
+    spoken = state["cues"][1]["words"]
+    k = next(i for i in range(len(spoken) // 2, len(spoken)) if spoken[i]["text"] != UNSURE_WORD)
+    target = spoken[k]
+    tokens = edited.split()
+    at = sum(len(t) + 1 for t in tokens[:len(prefix.split()) + k]) + 1
+    assert tokens[len(prefix.split()) + k] == target["text"]
+    played: list[float] = []
+
+    def plays_the_word() -> bool:
+        driver.execute_script("arguments[0].setSelectionRange(arguments[1], arguments[1])", box, at)
+        box.send_keys(Keys.ALT, "g")
+        played.append(driver.execute_script(
+            "const a = document.getElementById('audio'); a.pause(); return a.currentTime"))
+        return abs(played[-1] - target["start"]) < 0.3
+
+    wait_for(plays_the_word, f"Alt+G to play {target['text']!r} from {target['start']} s after the edit")
 
 
 def test_history_restore_and_sign_off_in_the_page(browser, served: ReviewServer, show: Path) -> None:

@@ -165,7 +165,8 @@ def test_retranscribe_keeps_the_reviewers_cue_and_takes_the_new_machine_text_els
         assert CORRECTED in text and "youth leader" in text, ext
     sidecar = json.loads(files.words.read_text())
     reviewed = [c for c in sidecar["cues"] if c["reviewed"]]
-    assert len(reviewed) == 1 and reviewed[0]["words"] == [] and CORRECTED in " ".join(reviewed[0]["lines"])
+    assert len(reviewed) == 1 and CORRECTED in " ".join(reviewed[0]["lines"])
+    assert [w["text"] for w in reviewed[0]["words"]] == " ".join(reviewed[0]["lines"]).split()
     assert all(c["words"] for c in sidecar["cues"] if not c["reviewed"])
 
     # A third transcript later: the edit is still the reviewer's.
@@ -187,9 +188,10 @@ def test_retranscribe_neither_repeats_nor_loses_words_when_the_engine_times_them
     assert not has_errors(check_transcript(tmp_path, SLUG))
 
 
-def test_regenerate_keeps_word_timings_only_where_the_text_is_unchanged(tmp_path, clock):
+def test_a_corrected_cue_keeps_the_timings_of_the_words_the_reviewer_left_alone(tmp_path, clock):
     save_machine_transcript(tmp_path, SLUG, machine(), now=clock)
     files = episode_paths(tmp_path, SLUG)
+    before = json.loads(files.words.read_text())["cues"]
     text = files.vtt.read_text(encoding="utf-8")
     first_timing = text.split("\n")[2]
     retimed = first_timing.replace("00:00:00.000", "00:00:00.100")
@@ -203,11 +205,21 @@ def test_regenerate_keeps_word_timings_only_where_the_text_is_unchanged(tmp_path
     # Retimed only: the reviewer's now, but the words were spoken when they were spoken.
     assert cues[0]["reviewed"] and cues[0]["start"] == 0.1
     assert " ".join(w["text"] for w in cues[0]["words"]) == " ".join(cues[0]["lines"])
-    # Text changed: the cue's text wins and it has no words.
-    assert cues[2]["reviewed"] and cues[2]["words"] == [] and CORRECTED in " ".join(cues[2]["lines"])
+    # A word corrected mid-cue: one timed word per word of the new text; the others keep their
+    # times and probabilities, the corrected one sits where the misheard one was, unsure of nothing.
+    corrected, machine_words = cues[2]["words"], before[2]["words"]
+    assert cues[2]["reviewed"] and CORRECTED in " ".join(cues[2]["lines"])
+    assert [w["text"] for w in corrected] == " ".join(cues[2]["lines"]).split()
+    assert len(corrected) == len(machine_words)
+    changed = [(was["text"], now["text"]) for was, now in zip(machine_words, corrected) if was["text"] != now["text"]]
+    assert changed == [("her", "their")]
+    for was, now in zip(machine_words, corrected):
+        assert (now["start"], now["end"]) == (was["start"], was["end"])
+        assert now["probability"] == (None if now["text"] == "their" else was["probability"])
     assert all(not c["reviewed"] and c["words"] for c in (cues[1], *cues[3:]))
     transcript = load_transcript(tmp_path, SLUG)
-    assert transcript.cues[2].words == () and transcript.cues[0].words[0].probability == 0.9
+    assert [w.text for w in transcript.cues[2].words] == transcript.cues[2].text.split()
+    assert transcript.cues[0].words[0].probability == 0.9
 
 
 def test_a_reviewer_deletion_is_not_undone_by_retranscribing(tmp_path, clock):

@@ -148,7 +148,10 @@ _ACTIONS = {
 
 def transcript_lines(t: TranscriptReport, root: Path, *, brief: bool = False) -> list[str]:
     """The human summary of a transcript step."""
-    lines = [f"{_rel(t.vtt, root)}: {t.cues} cues, {_ACTIONS.get(t.action, t.action)}"]
+    action = _ACTIONS.get(t.action, t.action)
+    if t.action == "kept" and not t.reviewed:
+        action = "kept: already transcribed from this recording (use --retranscribe to transcribe it again)"
+    lines = [f"{_rel(t.vtt, root)}: {t.cues} cues, {action}"]
     if t.asr is not None:
         a = t.asr
         lines.append(f"  {a.engine}: {clock(round(a.duration))} of audio ({clock(round(a.speech_seconds))} speech), "
@@ -176,7 +179,8 @@ def transcript_json(t: TranscriptReport, root: Path) -> dict[str, Any]:
                "speech_s": round(t.asr.speech_seconds, 3), "words": len(t.asr.words),
                "elapsed_s": round(t.asr.elapsed_s, 3), "realtime_factor": round(t.asr.realtime_factor, 1)}
     return {
-        "slug": t.slug, "action": t.action, "published": t.published, "stale": t.stale, "vtt": _rel(t.vtt, root),
+        "slug": t.slug, "action": t.action, "published": t.published, "stale": t.stale, "reviewed": t.reviewed,
+        "vtt": _rel(t.vtt, root),
         "cues": t.cues,
         "empty": t.empty,
         "reviewer_cues": t.reviewer_cues, "offset_s": round(t.offset_s, 3), "asr": asr,

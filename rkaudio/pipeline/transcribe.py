@@ -47,8 +47,10 @@ class TranscriptReport:
     """What the transcript step did, for the producer."""
 
     slug: str
-    #: "created", "kept" (a reviewed .vtt was left alone), "merged" (retranscribed around the
-    #: reviewer's cues) or "regenerated" (formats and published copies only).
+    #: "created", "kept" (the .vtt was left alone: made for this audio, or a reviewer worked on
+    #: it), "merged" (retranscribed around the reviewer's cues), "remade" (the machine's own
+    #: transcript of a recording since replaced, made again) or "regenerated" (formats and
+    #: published copies only).
     action: str
     vtt: Path
     cues: int
@@ -66,6 +68,8 @@ class TranscriptReport:
     published: bool = True
     #: Why the transcript does not belong to the audio listeners get, if it does not.
     stale: str | None = None
+    #: Whether a reviewer has worked on the transcript (a cue of theirs, or a sign-off).
+    reviewed: bool = False
 
     @property
     def errors(self) -> int:
@@ -192,11 +196,12 @@ def _report(update: TranscriptUpdate, show: Show, offset_s: float, asr: AsrResul
         warnings.append(f"{count} caption-rule error(s) in {files.shown(files.vtt)}; "
                         f"see 'rkaudio transcript check {update.slug}'")
     cues = len(read_vtt(files.vtt, files.shown(files.vtt)))
+    reviewed = update.reviewer_cues > 0 or files.review.exists()
     return TranscriptReport(slug=update.slug, action=update.action, vtt=files.vtt, cues=cues,
                             empty=update.empty, reviewer_cues=update.reviewer_cues,
                             findings=update.findings, written=update.written, archived=update.archived,
                             offset_s=offset_s, asr=asr, warnings=warnings, published=update.published,
-                            stale=update.stale)
+                            stale=update.stale, reviewed=reviewed)
 
 
 def transcript_language(show: Show, settings: TranscriptSettings) -> str:

@@ -34,6 +34,7 @@ from ..show.settings import Show
 from ..transcripts.caption_check import check_cues
 from ..transcripts.model import Cue
 from ..transcripts.signoff import review_status
+from ..transcripts.alignment import align_words
 from ..transcripts.store import (
     MACHINE_VERSION,
     history_version,
@@ -41,6 +42,7 @@ from ..transcripts.store import (
     restore_version,
     save_reviewed,
     transcript_history,
+    with_words,
 )
 from ..transcripts.vtt_reader import CUE_SETTING, read_vtt
 
@@ -172,12 +174,14 @@ def cues_from_json(data: Any) -> list[Cue]:
 
 
 def cue_json(cue: Cue) -> dict[str, Any]:
-    """A cue as the editor gets it, with its words (timings and the engine's probabilities)."""
+    """A cue as the editor gets it, with one timed word per word of its text (timings and the
+    engine's probabilities, lined up by `align_words`), so the page never aligns on its own."""
+    words = align_words(cue.text, cue.words, cue.start, cue.end) if cue.words else ()
     return {
         "start": round(cue.start, 3), "end": round(cue.end, 3), "speaker": cue.speaker, "lines": list(cue.lines),
         "identifier": cue.identifier, "settings": cue.settings,
         "words": [{"start": round(w.start, 3), "end": round(w.end, 3), "text": w.text,
-                   "probability": None if w.probability is None else round(w.probability, 4)} for w in cue.words],
+                   "probability": None if w.probability is None else round(w.probability, 4)} for w in words],
     }
 
 
@@ -240,9 +244,12 @@ class ReviewSession:
         }
 
     def check(self, payload: Mapping[str, Any]) -> dict[str, Any]:
-        """Caption-rule findings for the cues as they stand in the editor (saved or not)."""
+        """For the cues as they stand in the editor (saved or not): caption-rule findings, and
+        each cue's timed words as a save would keep them (its text lined up with the machine's)."""
         cues = cues_from_json(payload.get("cues"))
-        return {"findings": findings_json(cues, self.show)}
+        timed = with_words(self.show.root, self.slug, cues)
+        return {"findings": findings_json(cues, self.show),
+                "words": [cue_json(cue)["words"] for cue in timed]}
 
     def history(self) -> list[dict[str, Any]]:
         """Earlier versions that can be restored, the latest replaced first; the machine's last."""

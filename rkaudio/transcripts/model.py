@@ -19,7 +19,8 @@ MILLISECOND = 0.001
 class Cue:
     """One caption: the lines shown from ``start`` to ``end``, and the words they were made from.
 
-    ``words`` is empty when the text came from a reviewer rather than the engine. ``line`` is where
+    ``words`` are the engine's words; for a cue a reviewer corrected, one word per token of the text,
+    timed from the engine's (see `alignment`). ``line`` is where
     the cue's timing stands in the .vtt it was read from, for messages; it takes no part in equality.
     """
 

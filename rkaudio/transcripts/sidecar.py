@@ -8,7 +8,9 @@ reviewer wrote the cue. Comparing the reviewed .vtt with it tells what a reviewe
   machine's, and keeps its words;
 * any other cue is the reviewer's: an edit of text, timing, speaker or line breaks, or a new cue.
   If its text is unchanged, it keeps the words of the machine cue it came from (the words were
-  spoken when they were spoken); if its text changed, the cue's text wins and it has no words;
+  spoken when they were spoken); if its text changed, the text is lined up with the words
+  recorded for the cue's stretch (`alignment.align_words`): words the reviewer left alone keep
+  their times, corrected and added words get times within the cue;
 * a cue of the sidecar that no longer exists and whose time no reviewed cue covers was deleted
   by the reviewer; the sidecar remembers the deleted stretch.
 
@@ -25,7 +27,6 @@ import dataclasses
 import difflib
 import json
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,12 +36,12 @@ from ..core.errors import TranscriptError
 from ..show.settings import CaptionRules
 from ..show.state import AudioIdentity
 from ..speech.words import Word
+from .alignment import align_words, token
 from .model import MILLISECOND, Cue, Transcript
 from .segmentation import from_words
 
 SIDECAR_FORMAT = "rkaudio transcript words"
 SIDECAR_VERSION = 1
-_EDGE_PUNCTUATION = re.compile(r"^\W+|\W+$")
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ def reconcile(reviewed: Sequence[Cue], previous: Sidecar) -> Sidecar:
         if found is not None:
             used.add(found)
         matched.append(found)
+    spoken = _Spoken(entries)
     result = []
     for cue, found in zip(reviewed, matched):
         if found is not None:
@@ -119,11 +121,12 @@ def reconcile(reviewed: Sequence[Cue], previous: Sidecar) -> Sidecar:
         text = _norm(cue.text)
         free = [i for i in by_text.get(text, ()) if i not in used] if text else []
         source = min(free, key=lambda i: abs(entries[i].cue.start - cue.start), default=None)
-        words: Sequence[Word] = ()
         if source is not None:
             used.add(source)
-            words = entries[source].cue.words
-        result.append(SidecarCue(_with_words(cue, words), True))
+            result.append(SidecarCue(_with_words(cue, entries[source].cue.words), True))
+        else:
+            words = align_words(cue.text, spoken.between(cue.start, cue.end), cue.start, cue.end, cue.speaker)
+            result.append(SidecarCue(dataclasses.replace(cue, words=words), True))
 
     covered = _Coverage(reviewed)
     deleted = {d for d in previous.deleted if not covered.overlaps(d.start, d.end)}
@@ -133,6 +136,17 @@ def reconcile(reviewed: Sequence[Cue], previous: Sidecar) -> Sidecar:
             deleted.add(Deletion(cue.start, cue.end, cue.text))
     return Sidecar(tuple(result), tuple(sorted(deleted, key=lambda d: (d.start, d.end))),
                    previous.language, previous.title, previous.audio)
+
+
+class _Spoken:
+    """The words recorded in a sidecar, found by time: those whose middle falls in a stretch."""
+
+    def __init__(self, entries: Sequence[SidecarCue]) -> None:
+        self._words = sorted((w for e in entries for w in e.cue.words), key=lambda w: (w.start + w.end, w.start))
+        self._middles = [(w.start + w.end) / 2 for w in self._words]
+
+    def between(self, start: float, end: float) -> list[Word]:
+        return self._words[bisect.bisect_left(self._middles, start):bisect.bisect_left(self._middles, end)]
 
 
 class _Coverage:
@@ -201,20 +215,15 @@ def merge(current: Sidecar, machine: Transcript, rules: CaptionRules | None = No
     return Sidecar(tuple(merged), current.deleted, machine.language, machine.title or current.title, current.audio)
 
 
-def _token(word: str) -> str:
-    """A word as the alignment compares it: lower case, without surrounding punctuation."""
-    return _EDGE_PUNCTUATION.sub("", word.lower()) or word.lower()
-
-
 def _align(entries: Sequence[SidecarCue], words: Sequence[Word]) -> list[int | None]:
     """For each new word, the index of the reviewed cue it lines up with, or None if it is new text."""
     tokens, owners = [], []
     for index, entry in enumerate(entries):
-        for token in entry.cue.text.split():
-            tokens.append(_token(token))
+        for written in entry.cue.text.split():
+            tokens.append(token(written))
             owners.append(index)
     placed: list[int | None] = [None] * len(words)
-    matcher = difflib.SequenceMatcher(None, tokens, [_token(w.text) for w in words], autojunk=False)
+    matcher = difflib.SequenceMatcher(None, tokens, [token(w.text) for w in words], autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             placed[j1:j2] = owners[i1:i2]

@@ -333,6 +333,16 @@ def read_reviewed(show_root: Path, slug: str) -> ReviewedTranscript:
     return ReviewedTranscript(digest(data), sidecar.transcript())
 
 
+def with_words(show_root: Path, slug: str, cues: Sequence[Cue]) -> list[Cue]:
+    """``cues`` (as a reviewer has them, saved or not) with the words a save would give them.
+
+    A cue whose text a reviewer left alone keeps its words; a corrected cue gets its text lined
+    up with the machine's words for its stretch (`alignment.align_words`). The review page shows
+    unsure words and places the cursor in time from these, rather than aligning on its own.
+    """
+    return list(reconcile(cues, _previous_sidecar(episode_paths(show_root, slug))).transcript().cues)
+
+
 def save_reviewed(show_root: Path, slug: str, cues: Sequence[Cue], *, expected: str | None,
                   rules: CaptionRules | None = None, require_review: bool = False,
                   now: Callable[[], datetime] = utc_now) -> TranscriptUpdate:

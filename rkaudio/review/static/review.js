@@ -106,31 +106,11 @@
     return found;
   }
 
-  // Longest common subsequence of the text's tokens and the cue's words: unchanged words keep
-  // their timing and probability; a corrected word loses its "unsure" mark.
+  // The server lines a cue's text up with the machine's words (one word per token, corrected
+  // words timed within the cue) and sends the result with every check and load. Until the reply
+  // to an edit arrives, a token is paired with the word in its place only if they still agree.
   function align(toks, words) {
-    const n = toks.length, m = words.length;
-    const out = new Array(n).fill(-1);
-    if (!n || !m) return out;
-    if (n * m > 250000) {
-      for (let i = 0; i < Math.min(n, m); i++) if (norm(toks[i].text) === norm(words[i].text)) out[i] = i;
-      return out;
-    }
-    const a = toks.map((t) => norm(t.text)), b = words.map((w) => norm(w.text));
-    const table = new Uint16Array((n + 1) * (m + 1));
-    for (let i = n - 1; i >= 0; i--) {
-      for (let j = m - 1; j >= 0; j--) {
-        table[i * (m + 1) + j] = a[i] === b[j] ? table[(i + 1) * (m + 1) + j + 1] + 1
-          : Math.max(table[(i + 1) * (m + 1) + j], table[i * (m + 1) + j + 1]);
-      }
-    }
-    let i = 0, j = 0;
-    while (i < n && j < m) {
-      if (a[i] === b[j]) { out[i] = j; i++; j++; }
-      else if (table[(i + 1) * (m + 1) + j] >= table[i * (m + 1) + j + 1]) i++;
-      else j++;
-    }
-    return out;
+    return toks.map((t, i) => (words[i] && norm(words[i].text) === norm(t.text) ? i : -1));
   }
 
   // When the text at character ``at`` of a cue is spoken: its word's start, or in proportion.
@@ -414,14 +394,33 @@
     checkTimer = setTimeout(async () => {
       const seq = ++checkSeq;
       try {
-        const result = await api("POST", "/api/check", { cues: payload() });
+        const sent = payload();
+        const result = await api("POST", "/api/check", { cues: sent });
         if (seq !== checkSeq) return;
+        adoptWords(sent, result.words || []);
         findings = groupFindings(result.findings);
         renderFindings();
       } catch (error) {
         if (seq === checkSeq) $("problems").textContent = `The caption rules could not be checked: ${error.message}`;
       }
     }, delay);
+  }
+
+  // The words the server timed for the cues as they were sent, for each cue still as it was.
+  function adoptWords(sent, words) {
+    if (sent.length !== cues.length || words.length !== cues.length) return;
+    cues.forEach((cue, i) => {
+      if (cue.text === sent[i].lines.join("\n") && cue.start === sent[i].start && cue.end === sent[i].end) {
+        cue.words = words[i];
+        const li = cueNode(i);
+        if (li) {
+          const box = li.querySelector("textarea"), backdrop = li.querySelector(".backdrop");
+          if (box && backdrop) paintBackdrop(cue, backdrop, box);
+          const notes = li.querySelector(".cue-notes");
+          if (notes) renderUnsure(cue, notes);
+        }
+      }
+    });
   }
 
   function renderFindings() {
