@@ -31,15 +31,21 @@ UNSURE_WORD = "Ayrshire"
 AUDIO_SECONDS = 16.0
 
 
-def episode_words(text: str = TEXT) -> list[Word]:
-    words = speech(text)
-    return [Word(w.start, w.end, w.text, 0.31 if w.text == UNSURE_WORD else 0.93) for w in words]
+def episode_words(text: str = TEXT, speakers: tuple[str, ...] = ()) -> list[Word]:
+    """The words of ``text``; with ``speakers``, each sentence is theirs in turn."""
+    words, sentence = [], 0
+    for w in speech(text):
+        who = speakers[sentence % len(speakers)] if speakers else None
+        words.append(Word(w.start, w.end, w.text, 0.31 if w.text == UNSURE_WORD else 0.93, who))
+        if w.text.endswith("."):
+            sentence += 1
+    return words
 
 
 def make_episode(root: Path, slug: str = SLUG, *, text: str = TEXT, mp3: bool = True,
-                 require_review: bool = False) -> Path:
+                 require_review: bool = False, speakers: tuple[str, ...] = ()) -> Path:
     """Write ``transcripts/<slug>.*`` (as a first machine transcript) and ``feed/media/<slug>.mp3``."""
-    transcript = transcript_from_words(episode_words(text), language="en", title="Building bridges")
+    transcript = transcript_from_words(episode_words(text, speakers), language="en", title="Building bridges")
     save_machine_transcript(root, slug, transcript, require_review=require_review)
     if mp3:
         media = root / "feed" / "media"

@@ -23,6 +23,7 @@ import webvtt
 from rkaudio.review.server import ReviewServer
 
 from review_helpers import SLUG, UNSURE_WORD, make_episode, running_server
+from show_helpers import write_metadata
 from transcript_helpers import shown_lines
 
 pytestmark = pytest.mark.browser
@@ -74,6 +75,16 @@ def browser() -> Iterator[object]:
 @pytest.fixture
 def served(show: Path) -> Iterator[ReviewServer]:
     make_episode(show)
+    with running_server(show) as server:
+        yield server
+
+
+@pytest.fixture
+def served_speakers(show: Path) -> Iterator[ReviewServer]:
+    """An episode whose sentences the diarizer gave to two voices, with its people named."""
+    write_metadata(show, SLUG, title="Building bridges", date="2026-03-01T09:00:00Z",
+                   chapters='[[people]]\nname = "Asha Patel"\nrole = "host"\n')
+    make_episode(show, speakers=("Speaker 1", "Speaker 2"))
     with running_server(show) as server:
         yield server
 
@@ -407,13 +418,13 @@ def test_history_restore_and_sign_off_in_the_page(browser, served: ReviewServer,
 
 # --- accessibility -----------------------------------------------------------------------------------
 
-def test_axe_finds_no_serious_or_critical_violations(browser, served: ReviewServer, show: Path) -> None:
+def test_axe_finds_no_serious_or_critical_violations(browser, served_speakers: ReviewServer, show: Path) -> None:
     from selenium.webdriver.common.by import By
 
     if not AXE.is_file():
         _missing(f"{AXE.relative_to(REPO)} not found (make test installs it with npm)")
     driver = browser
-    open_editor(driver, served)
+    open_editor(driver, served_speakers)
     # Show every state the page can be in: a caption error, an unsaved change, a notice, a preview.
     replace_text(driver, 0, "A line far too long for any caption, it runs on and on and on and on")
     wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "#cues .finding-error"), "the caption error")
@@ -433,3 +444,49 @@ def test_axe_finds_no_serious_or_critical_violations(browser, served: ReviewServ
     assert "error" not in result, result
     bad = [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
     assert bad == [], json.dumps(bad, indent=1)
+
+
+def test_speakers_have_colours_and_a_rename_changes_every_cue_of_theirs(browser, served_speakers: ReviewServer,
+                                                                        show: Path) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    driver = browser
+    open_editor(driver, served_speakers)
+    vtt = show / "transcripts" / f"{SLUG}.vtt"
+    before = [c.voice for c in webvtt.read(str(vtt)).captions]
+    assert set(before) == {"Speaker 1", "Speaker 2"}
+    items = driver.find_elements(By.CSS_SELECTOR, "#speaker-list .speaker-name")
+    assert [i.text for i in items] == ["Speaker 1", "Speaker 2"]
+    swatches = [s.value_of_css_property("background-color")
+                for s in driver.find_elements(By.CSS_SELECTOR, "#speaker-list .swatch")]
+    assert len(set(swatches)) == 2
+    # Each cue's speaker field carries its speaker's colour, and its name as text.
+    marks = driver.execute_script(
+        "return [...document.querySelectorAll('#cues input.speaker')].map("
+        "i => [i.value, getComputedStyle(i).borderLeftColor])")
+    colour_of = {}
+    for name, colour in marks:
+        assert colour_of.setdefault(name, colour) == colour
+    assert len(set(colour_of.values())) == 2
+    # The episode's people are offered as names.
+    offered = driver.execute_script("return [...document.querySelectorAll('#speakers option')].map(o => o.value)")
+    assert "Asha Patel" in offered
+
+    box = driver.find_element(By.ID, "rename-0")
+    box.send_keys("Asha Patel")
+    box.find_element(By.XPATH, "following-sibling::button").click()
+    wait_for(lambda: "renamed to Asha Patel" in driver.find_element(By.ID, "speaker-status").text, "the rename")
+    # Give one cue to the other speaker by hand.
+    last = driver.find_elements(By.CSS_SELECTOR, "#cues input.speaker")[-1]
+    last.click()
+    last.send_keys(Keys.CONTROL, "a")
+    last.send_keys(Keys.DELETE)
+    last.send_keys("Ben Okafor")
+    save_and_wait(driver)
+    after = [c.voice for c in webvtt.read(str(vtt)).captions]
+    assert after[:-1] == ["Asha Patel" if v == "Speaker 1" else v for v in before[:-1]]
+    assert after[-1] == "Ben Okafor"
+    assert "Speaker 1" not in after
+    names = [i.text for i in driver.find_elements(By.CSS_SELECTOR, "#speaker-list .speaker-name")]
+    assert "Asha Patel" in names and "Speaker 1" not in names

@@ -103,6 +103,20 @@ def episode_source(show_root: Path, slug: str) -> Path | None:
     return None
 
 
+def people_names(show: Show, slug: str) -> list[str]:
+    """The names a reviewer may give speakers: the episode's people (its front matter), then the
+    show's, each once, in that order."""
+    try:
+        episode_people = read_episode(show.root, slug).people
+    except MetadataError:  # no metadata yet, or broken: the show's people still serve
+        episode_people = ()
+    names: list[str] = []
+    for person in (*episode_people, *show.people):
+        if person.name and person.name not in names:
+            names.append(person.name)
+    return names
+
+
 def find_episode_audio(show: Show, slug: str) -> EpisodeAudio | None:
     """The published ``feed/media/<slug>.mp3``, else the source recording; None when neither exists."""
     published = episode_paths(show.root, slug).mp3
@@ -236,6 +250,7 @@ class ReviewSession:
                       "min_duration": rules.min_duration, "max_duration": rules.max_duration,
                       "max_cps": rules.max_cps},
             "unsure_below": UNSURE_BELOW,
+            "people": people_names(self.show, self.slug),
             "review": review_status(self.show.root, self.slug).as_json(),
             "require_review": self.show.transcript.require_review,
             "audio": audio,

@@ -286,6 +286,7 @@
     speaker.setAttribute("list", "speakers");
     speakerLabel.htmlFor = speaker.id;
     speaker.addEventListener("input", () => { cue.speaker = speaker.value; markDirty(); });
+    speaker.addEventListener("change", () => renderSpeakers());
     speaker.addEventListener("focus", () => { focusCue = indexOf(li); });
     head.append(number, time, now, speakerLabel, speaker);
 
@@ -368,9 +369,75 @@
       marks.map((t) => `“${t.text}” (${Math.round(t.probability * 100)}%)`).join(", ");
   }
 
+  // --- speakers: a colour each, and renaming one everywhere --------------------------------------
+
+  // Colours with at least 3:1 contrast against the page, so a cue's marker can be seen; the name
+  // is always shown beside it, so colour is never the only way to tell speakers apart.
+  const SPEAKER_COLOURS = ["#0b62a4", "#b34700", "#00745a", "#a23b72", "#6a51a3", "#7a6400", "#9e1b32", "#2f4b7c"];
+
+  function speakerNames() {
+    const seen = [];
+    for (const c of cues) {
+      const name = c.speaker.trim();
+      if (name && !seen.includes(name)) seen.push(name);
+    }
+    return seen;
+  }
+
+  function speakerColour(name) {
+    const index = speakerNames().indexOf(name.trim());
+    return index < 0 ? "transparent" : SPEAKER_COLOURS[index % SPEAKER_COLOURS.length];
+  }
+
+  function paintSpeaker(li, cue) {
+    li.style.setProperty("--speaker-colour", speakerColour(cue.speaker));
+    li.classList.toggle("has-speaker", Boolean(cue.speaker.trim()));
+  }
+
   function renderSpeakers() {
-    const names = [...new Set(cues.map((c) => c.speaker.trim()).filter(Boolean))].sort();
-    $("speakers").replaceChildren(...names.map((name) => { const o = el("option"); o.value = name; return o; }));
+    const names = speakerNames();
+    const offered = [...new Set([...(state && state.people ? state.people : []), ...names])];
+    $("speakers").replaceChildren(...offered.map((name) => { const o = el("option"); o.value = name; return o; }));
+    const items = names.map((name, index) => {
+      const li = el("li", "speaker-item");
+      const swatch = el("span", "swatch");
+      swatch.setAttribute("aria-hidden", "true");
+      swatch.style.background = SPEAKER_COLOURS[index % SPEAKER_COLOURS.length];
+      const count = cues.filter((c) => c.speaker.trim() === name).length;
+      const title = el("span", "speaker-name", name);
+      const info = el("span", "note", ` (${count} cue${count === 1 ? "" : "s"})`);
+      const form = el("form", "rename");
+      form.noValidate = true;
+      const label = el("label", "", `Rename ${name} to`);
+      const input = el("input");
+      input.type = "text";
+      input.id = `rename-${index}`;
+      input.autocomplete = "off";
+      input.setAttribute("list", "speakers");
+      label.htmlFor = input.id;
+      const button = el("button", "", "Rename everywhere");
+      button.type = "submit";
+      form.append(label, input, button);
+      form.addEventListener("submit", (event) => {
+        event.preventDefault();
+        renameSpeaker(name, input.value);
+      });
+      li.append(swatch, title, info, form);
+      return li;
+    });
+    $("speaker-list").replaceChildren(...items);
+    if (!names.length) $("speaker-list").append(el("li", "note", "No cue names a speaker yet."));
+    list.querySelectorAll("#cues > li").forEach((li) => paintSpeaker(li, cues[indexOf(li)]));
+  }
+
+  function renameSpeaker(from, to) {
+    const name = to.split(/\s+/).filter(Boolean).join(" ");
+    if (!name) { $("speaker-status").textContent = `Type the new name for ${from} first.`; return; }
+    let changed = 0;
+    cues.forEach((cue) => { if (cue.speaker.trim() === from) { cue.speaker = name; changed++; } });
+    renderCues();
+    markDirty();
+    $("speaker-status").textContent = `${from} renamed to ${name} in ${changed} cue${changed === 1 ? "" : "s"}.`;
   }
 
   function focusField(index, field, caret) {
