@@ -257,3 +257,20 @@ def test_rkaudio_transcript_check_reports_missed_speech_and_exits_1(show: Path):
     out = run_clirunner("transcript", "check", "ep", "--json")
     data = out.json
     assert data["errors"] == 1 and data["findings"][0]["rule"] == "speech-without-words"
+
+
+def test_the_review_editor_shows_missed_speech_and_clears_it_when_a_cue_covers_it(show: Path):
+    from rkaudio.review.session import ReviewSession, cue_json
+    from rkaudio.show.config import load_show
+
+    _save_machine(show)
+    session = ReviewSession(load_show(show), "ep")
+    state = session.state()
+    assert [f["rule"] for f in state["findings"] if f["severity"] == "error"] == ["speech-without-words"]
+    cues = [c for c in state["cues"]]
+    written = [cue_json(Cue(6.5, 13.0, ("During the pandemic, mutual aid surged.",))),
+               cue_json(Cue(13.0, 19.9, ("Opportunities for mixing declined.",)))]
+    edited = sorted([*cues, *written], key=lambda c: c["start"])
+    assert not [f for f in session.check({"cues": edited})["findings"] if f["rule"] == "speech-without-words"]
+    assert [f["rule"] for f in session.check({"cues": cues})["findings"] if f["severity"] == "error"] \
+        == ["speech-without-words"]

@@ -107,3 +107,23 @@ def test_transcribe_reports_coverage_and_the_check_finds_nothing_missing(show: P
     # The human report says it in words.
     again = run_clirunner("transcribe", source, "--slug", "panel-2")
     assert "words cover 9" in again.out and "% of detected speech" in again.out
+
+
+def test_the_sequential_decoder_hears_both_voices_of_a_window(engine) -> None:
+    """The last resort of `coverage.recover`: faster-whisper's sequential decoding of a window that
+    spans a change of voice returns the words of both voices."""
+    import subprocess
+
+    import numpy as np
+
+    import media_helpers as mh
+
+    turns = _turns("panel_kindness")[:2]
+    raw = subprocess.run([mh.FFMPEG, "-loglevel", "error", "-i", str(PANELS / "panel_kindness.flac"),
+                          "-ac", "1", "-ar", "16000", "-f", "f32le", "pipe:1"], check=True, capture_output=True).stdout
+    audio = np.frombuffer(raw, dtype=np.float32)
+    clip = (turns[0]["start"] - 0.3, turns[1]["end"] + 0.3)
+    words = engine.transcribe_sequential(audio, [clip])
+    for turn in turns:
+        assert _covered(turn, words) >= 0.85 * (turn["end"] - turn["start"]), turn
+    assert all(clip[0] - 0.01 <= w.start <= w.end <= clip[1] + 0.01 for w in words)

@@ -16,7 +16,7 @@ import math
 import mimetypes
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -38,6 +38,7 @@ from ..transcripts.store import (
     MACHINE_VERSION,
     history_version,
     read_reviewed,
+    recorded_speech,
     restore_version,
     save_reviewed,
     transcript_history,
@@ -181,10 +182,12 @@ def cue_json(cue: Cue) -> dict[str, Any]:
     }
 
 
-def findings_json(cues: list[Cue], show: Show) -> list[dict[str, Any]]:
-    """Caption-rule findings (`transcript_check`), each naming its cue by position (1-based)."""
+def findings_json(cues: list[Cue], show: Show,
+                  speech: Sequence[tuple[float, float]] | None = None) -> list[dict[str, Any]]:
+    """Caption-rule findings (`transcript_check`), each naming its cue by position (1-based); with
+    ``speech`` (as the words sidecar recorded it), also speech that no cue covers."""
     return [{"cue": f.cue, "severity": f.severity, "rule": f.rule, "message": f.message}
-            for f in check_cues(cues, show.transcript.rules)]
+            for f in check_cues(cues, show.transcript.rules, speech=speech)]
 
 
 class ReviewSession:
@@ -227,7 +230,7 @@ class ReviewSession:
             "file": self.shown_vtt,
             "etag": current.digest,
             "cues": [cue_json(c) for c in cues],
-            "findings": findings_json(cues, self.show),
+            "findings": findings_json(cues, self.show, recorded_speech(self.show.root, self.slug)),
             "rules": {"max_chars": rules.max_chars, "max_lines": rules.max_lines,
                       "min_duration": rules.min_duration, "max_duration": rules.max_duration,
                       "max_cps": rules.max_cps},
@@ -242,7 +245,7 @@ class ReviewSession:
     def check(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         """Caption-rule findings for the cues as they stand in the editor (saved or not)."""
         cues = cues_from_json(payload.get("cues"))
-        return {"findings": findings_json(cues, self.show)}
+        return {"findings": findings_json(cues, self.show, recorded_speech(self.show.root, self.slug))}
 
     def history(self) -> list[dict[str, Any]]:
         """Earlier versions that can be restored, the latest replaced first; the machine's last."""
