@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -117,6 +118,11 @@ class Command:
     coverage: list[float] = field(default_factory=list)
     redecoded: list[int] = field(default_factory=list)
     wers: list[float] = field(default_factory=list)
+    #: CPU seconds (user + system) of the command and its children, per run: much less sensitive
+    #: than wall time to what else a shared machine is doing.
+    cpu: list[float] = field(default_factory=list)
+    #: The 1-minute load average just before each run.
+    load: list[float] = field(default_factory=list)
 
 
 def time_commands(commands: list[Command], wav: Path, reference: str, runs: int) -> None:
@@ -129,8 +135,12 @@ def time_commands(commands: list[Command], wav: Path, reference: str, runs: int)
             for k, command in enumerate(commands):
                 slug = f"c{k}-{run}"
                 log = OUT / "logs" / f"{slug}.log"
+                command.load.append(os.getloadavg()[0])
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 result = timed_run(command.label, [rkaudio, "transcribe", str(wav), "--workspace", str(show),
                                                    "--slug", slug, "--json", "--quiet"], env=command.env, log=log)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                command.cpu.append((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
                 if not result.ok:
                     raise RuntimeError(f"{command.label} failed (exit {result.returncode}):\n{log_tail(log)}")
                 text = log.read_text(encoding="utf-8")
@@ -140,7 +150,8 @@ def time_commands(commands: list[Command], wav: Path, reference: str, runs: int)
                 command.redecoded.append(data["asr"].get("redecoded", {}).get("windows", 0))
                 plain = (show / "transcripts" / f"{slug}.txt").read_text(encoding="utf-8")
                 command.wers.append(wer(reference, plain))
-                print(f"  {command.label}: {result.wall_s:.1f} s, peak {result.tree_peak_bytes / report.MB:.0f} MB, "
+                print(f"  {command.label}: {result.wall_s:.1f} s, CPU {command.cpu[-1]:.1f} s, "
+                      f"load {command.load[-1]:.2f} before, peak {result.tree_peak_bytes / report.MB:.0f} MB, "
                       f"coverage {command.coverage[-1]:.1%}, WER {command.wers[-1]:.1%}", flush=True)
 
 
@@ -173,18 +184,23 @@ def render(before: list[PanelResult], after: list[PanelResult], commands: list[C
     if commands:
         lines += [f"End to end, `rkaudio transcribe` on {seconds / 60:.1f} minutes of the committed speech clips "
                   f"and the panels (44.1 kHz stereo WAV, {runs} interleaved runs, medians):", "",
-                  "| Source | Median wall (s) | Min–max (s) | Real-time factor | Peak RSS, tree (MB) "
-                  "| Coverage of detected speech | Windows decoded again | WER |",
-                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
+                  "| Source | Median wall (s) | Min–max (s) | Real-time factor | Median CPU (s) "
+                  "| Audio s per CPU s | Peak RSS, tree (MB) | Coverage of detected speech | Windows decoded again "
+                  "| WER |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for c in commands:
             times = [r.wall_s for r in c.runs]
             med = statistics.median(times)
             cov = statistics.median(c.coverage)
+            cpu = statistics.median(c.cpu)
             lines.append(f"| {c.label} | {med:.1f} | {min(times):.1f}–{max(times):.1f} | {seconds / med:.1f}× | "
-                         f"{max(r.tree_peak_bytes for r in c.runs) / report.MB:.0f} | "
+                         f"{cpu:.1f} | {seconds / cpu:.1f} | {max(r.tree_peak_bytes for r in c.runs) / report.MB:.0f} | "
                          f"{'–' if cov != cov else f'{cov:.1%}'} | {statistics.median(c.redecoded)} | "
                          f"{statistics.median(c.wers):.1%} |")
-        lines.append("")
+        loads = [load for c in commands for load in c.load]
+        lines += ["", f"The 1-minute load average before each run was {min(loads):.2f}–{max(loads):.2f} (median "
+                      f"{statistics.median(loads):.2f}) on {programme.report_cpus()} CPUs, which other work shared.",
+                  ""]
     rtf = seconds / statistics.median(r.wall_s for r in commands[0].runs) if commands else None
     lines += ["Targets:", "",
               f"- coverage on the panels at least {TARGET_COVERAGE:.0%} of speech: {all_a:.1%} — "

@@ -117,6 +117,11 @@ class Recovery:
     batched: int = 0
     sequential: int = 0
 
+    def add(self, other: Recovery) -> None:
+        self.windows += other.windows
+        self.batched += other.batched
+        self.sequential += other.sequential
+
 
 def recover(engine: Engine, audio: np.ndarray, windows: Sequence[Span], spans: Sequence[Span],
             words: Sequence[Word]) -> tuple[list[Word], Recovery]:

@@ -124,8 +124,7 @@ def transcribe_file(path: Path, engine: Engine, *, language: str, total_seconds:
         if windows:
             heard = engine.transcribe(audio, windows)
             heard, redone = recover(engine, audio, windows, spans, heard)
-            for name in ("windows", "batched", "sequential"):
-                setattr(recovery, name, getattr(recovery, name) + getattr(redone, name))
+            recovery.add(redone)
             words.extend(_shifted(heard, carry_at, windows))
         regions += [(round(carry_at + s, 3), round(carry_at + min(e, keep_from), 3)) for s, e in spans if s < keep_from]
         keep_sample = min(audio.size, int(round(keep_from * SAMPLE_RATE)))

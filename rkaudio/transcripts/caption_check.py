@@ -21,7 +21,7 @@ from typing import Literal
 
 from ..core.clock import vtt_timestamp
 from ..show.settings import CaptionRules
-from ..speech.coverage import REPORT_GAP_S, reach, speech_gaps
+from ..speech.coverage import REPORT_GAP_S, join_spans, reach, speech_gaps
 from .model import Cue
 from .segmentation import ends_badly
 
@@ -105,7 +105,7 @@ def uncovered_speech(cues: Sequence[Cue], speech: Sequence[tuple[float, float]])
     covered = reach([*covered, *((c.start, c.end) for c in cues if not c.words)], 0.0)
     starts = [c.start for c in cues]
     findings = []
-    for gap in speech_gaps(sorted(speech), covered):
+    for gap in speech_gaps(join_spans(speech), covered):
         if gap.speech_s < REPORT_GAP_S:
             continue
         number = min(bisect.bisect_left(starts, gap.start) + 1, len(cues))
