@@ -60,10 +60,11 @@ test-fast: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -n $(JOBS) -m "not speech and not browser and not torch and not speakers"
 
 ## bench: time rkaudio against its peers: processing a generated hour-long recording, and
-## transcribing the committed speech clips (see BENCHMARKS.md)
+## transcribing the committed speech clips, and coverage on the three-voice panels (see BENCHMARKS.md)
 bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/transcribe.py
+	$(BIN)/python bench/coverage.py
 
 ## stings: re-synthesise the demo show's intro and outro (they are committed)
 stings: $(VENV)/.installed

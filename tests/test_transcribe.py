@@ -288,6 +288,9 @@ class _StandIn:
         from transcript_helpers import speech
         return speech(self.text, clips[0][0]) if clips else []
 
+    def transcribe_sequential(self, audio, clips):
+        return []
+
 
 def test_new_transcript_page_takes_the_recordings_name(show: Path) -> None:
     """Without --title, a new transcript is titled with the recording's file name; a kept one keeps its own."""

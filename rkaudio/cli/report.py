@@ -156,6 +156,9 @@ def transcript_lines(t: TranscriptReport, root: Path, *, brief: bool = False) ->
         a = t.asr
         lines.append(f"  {a.engine}: {clock(round(a.duration))} of audio ({clock(round(a.speech_seconds))} speech), "
                      f"{len(a.words)} words in {a.elapsed_s:.1f} s ({a.realtime_factor:.0f}x real time)")
+        lines.append(f"  words cover {coverage_percent(a.coverage)} of detected speech"
+                     + (f"; {a.recovery.windows} window(s) decoded again to find speech they missed"
+                        if a.recovery.windows else ""))
     if t.offset_s:
         lines.append(f"  timed to the finished episode: words start {t.offset_s:.2f} s later, after the intro")
     if t.reviewer_cues:
@@ -171,13 +174,26 @@ def transcript_lines(t: TranscriptReport, root: Path, *, brief: bool = False) ->
     return lines
 
 
+def coverage_percent(fraction: float) -> str:
+    """A coverage for people: one decimal, and never rounded up to 100% when something is missing."""
+    shown = f"{fraction * 100:.1f}"
+    if shown == "100.0" and fraction < 1.0:
+        shown = "99.9"
+    return f"{shown}%"
+
+
 def transcript_json(t: TranscriptReport, root: Path) -> dict[str, Any]:
     """The machine-readable report of a transcript step."""
     asr = None
     if t.asr is not None:
         asr = {"engine": t.asr.engine, "language": t.asr.language, "duration_s": round(t.asr.duration, 3),
                "speech_s": round(t.asr.speech_seconds, 3), "words": len(t.asr.words),
-               "elapsed_s": round(t.asr.elapsed_s, 3), "realtime_factor": round(t.asr.realtime_factor, 1)}
+               "elapsed_s": round(t.asr.elapsed_s, 3), "realtime_factor": round(t.asr.realtime_factor, 1),
+               "covered_speech_s": round(t.asr.covered_seconds, 3), "coverage": round(t.asr.coverage, 4),
+               "redecoded": dataclasses.asdict(t.asr.recovery),
+               "speech_without_words": [{"recording_start_s": g.start, "recording_end_s": g.end,
+                                         "speech_s": round(g.speech_s, 3)}
+                                        for g in t.asr.gaps]}
     return {
         "slug": t.slug, "action": t.action, "published": t.published, "stale": t.stale, "reviewed": t.reviewed,
         "vtt": _rel(t.vtt, root),

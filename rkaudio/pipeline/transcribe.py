@@ -26,7 +26,7 @@ from ..show.settings import Show, TranscriptSettings
 from ..show.state import AudioIdentity
 from ..speech.engine import Engine
 from ..speech.engines import check_engine, load_engine
-from ..speech.recognise import AsrResult, shift_words, transcribe_file
+from ..speech.recognise import AsrResult, shift_spans, shift_words, transcribe_file
 from ..transcripts.caption_check import Finding, has_errors
 from ..transcripts.segmentation import transcript_from_words
 from ..transcripts.store import (
@@ -163,7 +163,7 @@ def transcribe_episode(show: Show, source: Path, slug: str, *, title: str | None
                                        rules=settings.rules)
     update = save_machine_transcript(show.root, slug, transcript, retranscribe=retranscribe or remade,
                                      rules=settings.rules, require_review=show.transcript.require_review,
-                                     made_for=audio)
+                                     made_for=audio, speech=shift_spans(result.speech, offset_s))
     if remade:
         update.action = "remade"
     return _report(update, show, offset_s, result)

@@ -16,7 +16,7 @@ import math
 import mimetypes
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -39,6 +39,7 @@ from ..transcripts.store import (
     MACHINE_VERSION,
     history_version,
     read_reviewed,
+    recorded_speech,
     restore_version,
     save_reviewed,
     transcript_history,
@@ -199,10 +200,12 @@ def cue_json(cue: Cue) -> dict[str, Any]:
     }
 
 
-def findings_json(cues: list[Cue], show: Show) -> list[dict[str, Any]]:
-    """Caption-rule findings (`transcript_check`), each naming its cue by position (1-based)."""
+def findings_json(cues: list[Cue], show: Show,
+                  speech: Sequence[tuple[float, float]] | None = None) -> list[dict[str, Any]]:
+    """Caption-rule findings (`transcript_check`), each naming its cue by position (1-based); with
+    ``speech`` (as the words sidecar recorded it), also speech that no cue covers."""
     return [{"cue": f.cue, "severity": f.severity, "rule": f.rule, "message": f.message}
-            for f in check_cues(cues, show.transcript.rules)]
+            for f in check_cues(cues, show.transcript.rules, speech=speech)]
 
 
 class ReviewSession:
@@ -245,7 +248,7 @@ class ReviewSession:
             "file": self.shown_vtt,
             "etag": current.digest,
             "cues": [cue_json(c) for c in cues],
-            "findings": findings_json(cues, self.show),
+            "findings": findings_json(cues, self.show, recorded_speech(self.show.root, self.slug)),
             "rules": {"max_chars": rules.max_chars, "max_lines": rules.max_lines,
                       "min_duration": rules.min_duration, "max_duration": rules.max_duration,
                       "max_cps": rules.max_cps},
@@ -263,7 +266,7 @@ class ReviewSession:
         each cue's timed words as a save would keep them (its text lined up with the machine's)."""
         cues = cues_from_json(payload.get("cues"))
         timed = with_words(self.show.root, self.slug, cues)
-        return {"findings": findings_json(cues, self.show),
+        return {"findings": findings_json(cues, self.show, recorded_speech(self.show.root, self.slug)),
                 "words": [cue_json(cue)["words"] for cue in timed]}
 
     def history(self) -> list[dict[str, Any]]:

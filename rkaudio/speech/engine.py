@@ -44,6 +44,12 @@ class Engine(Protocol):
         """Words heard in ``clips`` (seconds into ``audio``), timed from the start of ``audio``."""
         ...
 
+    def transcribe_sequential(self, audio: np.ndarray, clips: Sequence[tuple[float, float]]) -> list[Word]:
+        """As `transcribe`, but each clip decoded as Whisper decodes a whole recording: segment after
+        segment, with timestamps and temperature fallback. Slower where an engine batches; used
+        again on speech that `transcribe` left without words (see `coverage`)."""
+        ...
+
 
 def cpu_threads() -> int:
     """Cores this process may use (a container's limit, not the host's count)."""

@@ -152,19 +152,45 @@ class FasterWhisperEngine:
             batch_size=self.batch_size, vad_filter=False, without_timestamps=True, **self._options())
         return list(segments)
 
+    def transcribe_sequential(self, audio: np.ndarray, clips: Sequence[tuple[float, float]]) -> list[Word]:
+        """Each clip decoded on its own by faster-whisper's sequential pipeline: with timestamps,
+        segment after segment, so a change of voice inside a clip does not end its text. The
+        decoders take the clips in turn."""
+        if not clips:
+            return []
+        shares = [list(clips[k::self.workers]) for k in range(min(self.workers, len(clips)))]
+
+        def decode(share: list[tuple[float, float]]) -> list[Word]:
+            return [w for start, end in share for w in self._sequential(audio, start, end, whole=False)]
+
+        if len(shares) == 1:
+            words = decode(shares[0])
+        else:
+            with ThreadPoolExecutor(len(shares), thread_name_prefix="rkaudio-asr") as pool:
+                words = [w for share in pool.map(decode, shares) for w in share]
+        words.sort(key=lambda w: w.start)
+        return words
+
     def _retry(self, audio: np.ndarray, start: float, end: float) -> list[Word]:
         """Decode one window again, sequentially, with Whisper's temperature fallback."""
         log.info("%.1f-%.1f s repeated itself or was decoded with little confidence; decoding it again "
                  "with temperature fallback", start, end)
-        lo, hi = int(start * SAMPLE_RATE), int(end * SAMPLE_RATE)
+        return self._sequential(audio, start, end, whole=True)
+
+    def _sequential(self, audio: np.ndarray, start: float, end: float, *, whole: bool) -> list[Word]:
+        """One stretch decoded sequentially with temperature fallback. A segment that still repeats
+        itself is dropped, and with ``whole`` the entire stretch with it."""
+        lo, hi = max(0, int(start * SAMPLE_RATE)), int(end * SAMPLE_RATE)
         segments, _info = self.model.transcribe(
             audio[lo:hi], temperature=(0.0, *FALLBACK_TEMPERATURES), vad_filter=False, **self._options())
         words = []
         for seg in segments:
             if seg.compression_ratio > COMPRESSION_RATIO_THRESHOLD:
-                log.info("dropped %.1f-%.1f s: it still repeated itself", start, end)
-                return []
-            words.extend(_words(seg, offset=start))
+                log.info("dropped %.1f-%.1f s: it still repeated itself", start + seg.start, start + seg.end)
+                if whole:
+                    return []
+                continue
+            words.extend(_words(seg, offset=lo / SAMPLE_RATE))
         return words
 
 

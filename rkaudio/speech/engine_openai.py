@@ -274,6 +274,10 @@ class OpenAIWhisperEngine:
         words.sort(key=lambda w: w.start)
         return words
 
+    def transcribe_sequential(self, audio: np.ndarray, clips: Sequence[tuple[float, float]]) -> list[Word]:
+        """openai-whisper always decodes sequentially: the same as `transcribe`."""
+        return self.transcribe(audio, clips)
+
 
 def _words(segments: Sequence[dict[str, Any]], offset: float) -> list[Word]:
     """The words of openai-whisper's segments, moved ``offset`` seconds later.

@@ -6,5 +6,6 @@ Owns the transcript model (`model`), cutting cues from words (`segmentation`), t
 the words sidecar and the merge around a reviewer's cues (`sidecar`), an
 episode's transcript files with their history (`store`) and the sign-off record (`signoff`).
 
-May import: `rkaudio.core`, `rkaudio.show`, `rkaudio.speech` (the `Word` it is built from).
+May import: `rkaudio.core`, `rkaudio.show`, `rkaudio.speech` (the `Word` it is built from, and the
+measure of speech without words).
 """

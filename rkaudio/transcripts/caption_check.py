@@ -4,16 +4,24 @@ Errors break a rule that readers cannot work around (a line too long for the scr
 screen for more than 7 s, cues overlapping or out of order); warnings mark captions that are hard
 to read but usable (too fast, too short, a line ending on "the"). The writer in `transcript`
 produces no errors by construction; a reviewer's edits can.
+
+Given where the audio holds speech (recorded in the words sidecar when the engine ran), the check
+also finds every stretch of 3 s of speech or more that no word covers: a turn the engine missed is
+missing content for a deaf or hard-of-hearing listener, and an error. A cue covers its words (each
+reaching 0.3 s either side, as in `speech.coverage`), or its whole time when it has no words (a
+reviewer wrote or changed its text), so adding a cue over the missed speech answers the finding.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from ..core.clock import vtt_timestamp
 from ..show.settings import CaptionRules
+from ..speech.coverage import REPORT_GAP_S, join_spans, reach, speech_gaps
 from .model import Cue
 from .segmentation import ends_badly
 
@@ -44,8 +52,10 @@ def has_errors(findings: Sequence[Finding]) -> bool:
     return any(f.severity == "error" for f in findings)
 
 
-def check_cues(cues: Sequence[Cue], rules: CaptionRules | None = None) -> list[Finding]:
-    """Every caption-rule finding for ``cues``, in cue order."""
+def check_cues(cues: Sequence[Cue], rules: CaptionRules | None = None, *,
+               speech: Sequence[tuple[float, float]] | None = None) -> list[Finding]:
+    """Every caption-rule finding for ``cues``, in cue order; with ``speech`` (where the audio holds
+    speech, timed as the cues), also every stretch of it without words (`uncovered_speech`)."""
     rules = (rules or CaptionRules()).validated()
     findings: list[Finding] = []
     previous: Cue | None = None
@@ -83,4 +93,25 @@ def check_cues(cues: Sequence[Cue], rules: CaptionRules | None = None) -> list[F
                                                 f"(at most {rules.max_cps:g})")
         previous = cue
         latest_end = max(latest_end, cue.end)
+    if speech is not None:
+        findings = sorted([*findings, *uncovered_speech(cues, speech)], key=lambda f: f.cue)
+    return findings
+
+
+def uncovered_speech(cues: Sequence[Cue], speech: Sequence[tuple[float, float]]) -> list[Finding]:
+    """An error for each stretch of 3 s of speech or more that no cue's words cover, named by the
+    cue that follows it (or the last cue, when it comes after every cue)."""
+    covered = reach((w.start, w.end) for cue in cues for w in cue.words)
+    covered = reach([*covered, *((c.start, c.end) for c in cues if not c.words)], 0.0)
+    starts = [c.start for c in cues]
+    findings = []
+    for gap in speech_gaps(join_spans(speech), covered):
+        if gap.speech_s < REPORT_GAP_S:
+            continue
+        number = min(bisect.bisect_left(starts, gap.start) + 1, len(cues))
+        line = cues[number - 1].line if cues else None
+        findings.append(Finding(
+            "error", number, gap.start, "speech-without-words",
+            f"{gap.speech_s:.1f} s of speech from {vtt_timestamp(gap.start)} to {vtt_timestamp(gap.end)} has no "
+            "words: listen to it and add what was said", line))
     return findings

@@ -72,6 +72,8 @@ class Sidecar:
     #: The audio the machine transcript was made from and timed to; None for one made before
     #: rkaudio recorded it.
     audio: AudioIdentity | None = None
+    #: Where that audio holds speech (seconds, timed as the cues are); None when not recorded.
+    speech: tuple[tuple[float, float], ...] | None = None
 
     @classmethod
     def from_machine(cls, transcript: Transcript) -> Sidecar:
@@ -135,7 +137,7 @@ def reconcile(reviewed: Sequence[Cue], previous: Sidecar) -> Sidecar:
         if index not in used and cue.text and not covered.overlaps(cue.start, cue.end):
             deleted.add(Deletion(cue.start, cue.end, cue.text))
     return Sidecar(tuple(result), tuple(sorted(deleted, key=lambda d: (d.start, d.end))),
-                   previous.language, previous.title, previous.audio)
+                   previous.language, previous.title, previous.audio, previous.speech)
 
 
 class _Spoken:
@@ -212,7 +214,8 @@ def merge(current: Sidecar, machine: Transcript, rules: CaptionRules | None = No
         until = None if math.isinf(high) else high
         fresh.extend(SidecarCue(c, False) for c in from_words(inside, rules=rules, until=until))
     merged = sorted([*(e for e in entries if e.reviewed), *fresh], key=lambda e: e.cue.start)
-    return Sidecar(tuple(merged), current.deleted, machine.language, machine.title or current.title, current.audio)
+    return Sidecar(tuple(merged), current.deleted, machine.language, machine.title or current.title, current.audio,
+                   current.speech)
 
 
 def _align(entries: Sequence[SidecarCue], words: Sequence[Word]) -> list[int | None]:
@@ -261,6 +264,7 @@ def sidecar_json(sidecar: Sidecar) -> str:
         **({"audio": sidecar.audio.as_json()} if sidecar.audio is not None else {}),
         "cues": cues,
         "deleted": [{"start": _number(d.start), "end": _number(d.end), "text": d.text} for d in sidecar.deleted],
+        **({"speech": [[_number(s), _number(e)] for s, e in sidecar.speech]} if sidecar.speech is not None else {}),
     }
     return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
 
@@ -313,9 +317,22 @@ def parse_sidecar(text: str, name: str | Path = "<words>") -> Sidecar:
         audio = AudioIdentity.from_json(top["audio"])
         if audio is None:
             raise TranscriptError('audio must be {"sha256": ..., "lead_s": ...}', name)
+    speech = None
+    if "speech" in top:
+        speech = []
+        for n, raw in enumerate(reader.sequence(top["speech"], "speech")):
+            pair = reader.sequence(raw, f"speech[{n}]")
+            if len(pair) != 2:
+                raise TranscriptError(f"speech[{n}] must be [start, end]", name)
+            start, end = reader.time(pair[0], f"speech[{n}][0]"), reader.time(pair[1], f"speech[{n}][1]")
+            if end < start:
+                raise TranscriptError(f"speech[{n}] ends before it starts", name)
+            speech.append((start, end))
+        speech.sort()
     return Sidecar(tuple(entries), tuple(deleted),
                    reader.optional_text(top.get("language"), "language") or "en",
-                   reader.optional_text(top.get("title"), "title") or "", audio)
+                   reader.optional_text(top.get("title"), "title") or "", audio,
+                   None if speech is None else tuple(speech))
 
 
 class _Reader:

@@ -138,15 +138,18 @@ class _Writer:
 
 def save_machine_transcript(show_root: Path, slug: str, transcript: Transcript, *, retranscribe: bool = False,
                             rules: CaptionRules | None = None, require_review: bool = False,
-                            made_for: AudioIdentity | None = None, now: Callable[[], datetime] = utc_now
-                            ) -> TranscriptUpdate:
+                            made_for: AudioIdentity | None = None,
+                            speech: Sequence[tuple[float, float]] | None = None,
+                            now: Callable[[], datetime] = utc_now) -> TranscriptUpdate:
     """Store a new machine transcript for ``slug`` without ever losing a reviewer's work.
 
     No .vtt yet: write it (and the machine copy and the words sidecar). A .vtt exists: leave it
     alone ("kept"), or with ``retranscribe`` merge the new text around the cues the reviewer wrote
     ("merged"; earlier versions go to the history folder). Either way the other formats and the
     published copies are then made from the .vtt. Check `TranscriptUpdate.empty` to warn of silence.
-    ``made_for`` is the audio the transcript was made from and timed to (see `regenerate`).
+    ``made_for`` is the audio the transcript was made from and timed to (see `regenerate`), and
+    ``speech`` where voice activity detection found speech in it, timed as the transcript; both are
+    kept in the words sidecar (a merge replaces them: they describe the audio just transcribed).
     """
     files = episode_paths(show_root, slug)
     writer = _Writer(files, now())
@@ -155,7 +158,7 @@ def save_machine_transcript(show_root: Path, slug: str, transcript: Transcript, 
         # (and nothing to put in the history) in a file written a moment ago.
         sidecar = Sidecar.from_machine(transcript)
         sidecar = Sidecar(sidecar.cues, sidecar.deleted, sidecar.language or DEFAULT_LANGUAGE,
-                          sidecar.title or files.slug, made_for)
+                          sidecar.title or files.slug, made_for, None if speech is None else tuple(speech))
         writer.put(files.machine_vtt, to_vtt(transcript.cues))
         writer.put(files.words, sidecar_json(sidecar))
         writer.put(files.vtt, to_vtt(transcript.cues))
@@ -168,6 +171,8 @@ def save_machine_transcript(show_root: Path, slug: str, transcript: Transcript, 
         merged = merge(current, transcript, rules)
         if made_for is not None:  # the merged transcript is timed to the audio just transcribed
             merged = dataclasses.replace(merged, audio=made_for)
+        if speech is not None:
+            merged = dataclasses.replace(merged, speech=tuple(speech))
         writer.put(files.machine_vtt, to_vtt(transcript.cues))
         writer.put(files.words, sidecar_json(merged))
         writer.put(files.vtt, to_vtt([e.cue for e in merged.cues], keep_empty=True))
@@ -198,9 +203,17 @@ def regenerate(show_root: Path, slug: str, *, title: str | None = None, language
 
 
 def check_transcript(show_root: Path, slug: str, rules: CaptionRules | None = None) -> list[Finding]:
-    """Caption-rule findings for the reviewed .vtt; TranscriptError if it is missing or malformed."""
+    """Caption-rule findings for the reviewed .vtt, and speech no cue covers (where the words sidecar
+    recorded the speech); TranscriptError if the .vtt is missing or malformed."""
     files = episode_paths(show_root, slug)
-    return check_cues(read_vtt(files.vtt, files.shown(files.vtt)), rules)
+    reviewed = read_vtt(files.vtt, files.shown(files.vtt))
+    current = reconcile(reviewed, _previous_sidecar(files))
+    return check_cues([entry.cue for entry in current.cues], rules, speech=current.speech)
+
+
+def recorded_speech(show_root: Path, slug: str) -> tuple[tuple[float, float], ...] | None:
+    """Where the episode's audio holds speech, as the words sidecar recorded it; None if it did not."""
+    return _previous_sidecar(episode_paths(show_root, slug)).speech
 
 
 def load_transcript(show_root: Path, slug: str) -> Transcript:
@@ -240,7 +253,7 @@ def _regenerate(files: EpisodePaths, writer: _Writer, *, title: str | None, lang
     previous = _previous_sidecar(files)
     current = reconcile(reviewed, previous)
     current = Sidecar(current.cues, current.deleted, language or previous.language or DEFAULT_LANGUAGE,
-                      title or previous.title or files.slug, previous.audio or made_for)
+                      title or previous.title or files.slug, previous.audio or made_for, previous.speech)
     cues: list[Cue] = [entry.cue for entry in current.cues]
     made = {
         "vtt": to_vtt(cues),
@@ -264,7 +277,7 @@ def _regenerate(files: EpisodePaths, writer: _Writer, *, title: str | None, lang
     return TranscriptUpdate(
         slug=files.slug, action="regenerated", empty=current.transcript().is_empty,
         reviewer_cues=current.reviewed_count, written=writer.written, archived=writer.archived,
-        findings=check_cues(reviewed, rules), published=publish, stale=stale)
+        findings=check_cues(cues, rules, speech=current.speech), published=publish, stale=stale)
 
 
 def stale_reason(made_for: AudioIdentity | None, published: AudioIdentity | None) -> str | None:
