@@ -168,6 +168,11 @@ def process(
     channels: Annotated[Optional[int], typer.Option(help="1 (mono) or 2 (stereo).", show_default=False)] = None,
     bitrate: Annotated[Optional[int], typer.Option(help="MP3 bitrate in kbit/s (default 128 stereo, 96 mono).", show_default=False)] = None,
     master: Annotated[Optional[bool], typer.Option("--master/--no-master", help="Also keep a lossless FLAC master in masters/.", show_default=False)] = None,
+    leveller: Annotated[Optional[bool], typer.Option(
+        "--leveller/--no-leveller",
+        help="Level the speakers: raise quiet passages of speech and lower loud ones (up to 15 dB) so every voice "
+             "comes out equally loud; music and silence are left alone. On by default (show.toml: audio.leveller); "
+             "turn it off for music or drama.", show_default=False)] = None,
     title: Annotated[Optional[str], typer.Option(help="Episode title. Default: the input's file name.", show_default=False)] = None,
     slug: Annotated[Optional[str], typer.Option(help="Name of the episode in URLs and files. Default: the input's name, made URL-safe.", show_default=False)] = None,
     no_transcribe: Annotated[bool, typer.Option("--no-transcribe", help="Skip the transcript step (a reviewed transcript is still published).")] = False,
@@ -187,7 +192,8 @@ def process(
     def work() -> None:
         show = _show(workspace)
         settings = _audio_overrides(show, intro=intro, outro=outro, target=target, true_peak=true_peak,
-                                    crossfade=crossfade, channels=channels, bitrate=bitrate, master=master)
+                                    crossfade=crossfade, channels=channels, bitrate=bitrate, master=master,
+                                    leveller=leveller)
         speech = _transcript_overrides(show, engine=engine, model=model, device=device)
         wanted = speech.enabled and not no_transcribe
         with ProgressBar(quiet or as_json) as bar:
@@ -428,7 +434,8 @@ def _audio_overrides(show: Show, **flags: object) -> AudioSettings:
         if value is not None:
             table[name] = "" if str(value).strip().lower() in ("", "none") else str(Path(str(value)).expanduser().resolve())
     names = {"target": "target", "true_peak": "true_peak", "crossfade": "crossfade",
-             "channels": "channels", "bitrate": "bitrate", "master": "keep_master"}
+             "channels": "channels", "bitrate": "bitrate", "master": "keep_master",
+             "leveller": "leveller"}
     for flag, key in names.items():
         if flags[flag] is not None:
             table[key] = flags[flag]
