@@ -22,12 +22,12 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet $(TORCH)
-	$(BIN)/python -m pip install --quiet -e '.[dev,openai-whisper]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,plot,openai-whisper]'
 	touch $@ $(VENV)/.installed
 
 $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet $(TORCH)
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench,openai-whisper]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,plot,bench,openai-whisper]'
 	touch $@ $(VENV)/.installed-dev $(VENV)/.installed
 
 ## demo: build .venv, install rkaudio, and finish the bundled demo episode end to end: audio,
@@ -53,10 +53,11 @@ test: $(VENV)/.installed-dev $(AXE)
 test-fast: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -n $(JOBS) -m "not speech and not browser and not torch"
 
-## bench: time rkaudio against its peers: processing a generated hour-long recording, and
-## transcribing the committed speech clips (see BENCHMARKS.md)
+## bench: time rkaudio against its peers: processing a generated hour-long recording, levelling
+## a panel of voices, and transcribing the committed speech clips (see BENCHMARKS.md)
 bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/leveller.py
 	$(BIN)/python bench/transcribe.py
 
 ## stings: re-synthesise the demo show's intro and outro (they are committed)

@@ -251,3 +251,27 @@ def test_no_speech_means_no_plan() -> None:
 
     plan = plan_levels(_frames([(20, -25, False)]))
     assert not plan.active and "no speech" in plan.note
+
+
+# --- looking at levels ----------------------------------------------------------------------------
+
+def test_levels_command_plots_before_and_after(show: Path, recordings, tmp_path: Path) -> None:
+    wav, _, _ = recordings["two"]
+    png = tmp_path / "levels.png"
+    out = run_subprocess("levels", wav, "--png", png, "--width", "40")
+    assert out.code == 0, out
+    lines = out.out.splitlines()
+    assert "passages, quiet ones raised by up to +" in lines[0], out
+    without = next(ln for ln in lines if "without leveller" in ln).split()[-1]
+    with_ = next(ln for ln in lines if "with leveller" in ln and "without" not in ln).split()[-1]
+    assert len(without) == len(with_) == 40
+    # Levelled, the loud columns come down and the quiet ones up: fewer distinct heights.
+    assert len(set(with_)) < len(set(without)), (without, with_)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_levels_command_refuses_a_missing_file(show: Path) -> None:
+    from conftest import assert_one_line_error
+
+    out = run_subprocess("levels", "nothing.wav")
+    assert_one_line_error(out, "nothing.wav", "not found")

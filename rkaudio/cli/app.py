@@ -155,6 +155,58 @@ def loudness(
     _run(debug, work)
 
 
+@app.command()
+def levels(
+    file: Annotated[Path, typer.Argument(help="A recording (any format process takes).", show_default=False)],
+    png: Annotated[Optional[Path], typer.Option(
+        help="Also draw the picture to this PNG (needs the rkaudio\\[plot] extra).", show_default=False)] = None,
+    width: Annotated[int, typer.Option(min=20, max=400, help="Columns of the text plot.")] = 72,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the leveller's plan as JSON (no plot).")] = False,
+    workspace: Workspace = None,
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Show what the leveller would do to a recording: its passages, and its short-term loudness over time
+    without and with levelling (a text plot; --png for a picture). Uses the show's target if there is a show."""
+    from ..audio import ffmpeg_tool
+    from ..audio.leveller import LevellerReport, analyse, plan_levels
+    from ..audio.levelplot import curves, text_plot, write_png
+    from ..core.errors import WorkspaceError
+    from .report import ProgressBar, leveller_json, leveller_summary
+
+    def work() -> None:
+        try:
+            settings = _show(workspace).audio
+        except WorkspaceError:
+            if workspace is not None:
+                raise
+            settings = AudioSettings()
+        info = ffmpeg_tool.probe(file)
+        with ProgressBar(quiet or as_json) as bar:
+            programme, analysis = analyse(file, settings.channels,
+                                          on_time=lambda t: bar("measuring", t, max(info.duration or 0, t)))
+        from ..audio.inputs import check_programme
+        check_programme(info, programme)
+        plan = plan_levels(analysis)
+        lev = LevellerReport.of(plan)
+        drawn = curves(plan, programme.integrated_lufs, settings.target_lufs)
+        if png is not None:
+            write_png(drawn, png, title=file.name)
+        if as_json:
+            typer.echo(json.dumps({**(leveller_json(lev) or {}), "passages_detail": [
+                {"start_s": round(p.start, 1), "end_s": round(p.end, 1), "level_lufs": round(p.level_lufs, 1),
+                 "gain_db": round(p.gain_db, 2)} for p in plan.passages],
+                "png": str(png) if png is not None else None}, indent=2))
+            return
+        typer.echo(f"{file.name}: leveller {leveller_summary(lev)}")
+        for line in text_plot(drawn, width):
+            typer.echo(line)
+        if png is not None:
+            typer.echo(f"Wrote {png}")
+
+    _run(debug, work)
+
+
 # --- process ------------------------------------------------------------------------------------
 
 @app.command()
