@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.errors import InputError, ToolError
 from . import ffmpeg_tool
 from .loudness import Loudness, meter_filter, parse_summary
 from .vad import CHUNK, CONTEXT, SAMPLE_RATE, SpeechDetector
@@ -212,7 +213,10 @@ def analyse(source: Path, channels: int, *, on_time: TimeCallback | None = None)
             speech.append(np.zeros(1, dtype=np.float32))
             samples += x.shape[1]
     duration = samples / SAMPLE_RATE
-    loudness = parse_summary("\n".join(log), duration=duration)
+    try:
+        loudness = parse_summary("\n".join(log), duration=duration)
+    except ToolError:
+        raise InputError("could not be measured: ffmpeg decoded no audio from it", source) from None
     empty = np.zeros(0)
     return loudness, LevelAnalysis(energy=np.concatenate(energy) if energy else empty,
                                    peak=np.concatenate(peak) if peak else empty,

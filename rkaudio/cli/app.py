@@ -169,6 +169,7 @@ def levels(
     """Show what the leveller would do to a recording: its passages, and its short-term loudness over time
     without and with levelling (a text plot; --png for a picture). Uses the show's target if there is a show."""
     from ..audio import ffmpeg_tool
+    from ..audio.inputs import check_programme
     from ..audio.leveller import LevellerReport, analyse, plan_levels
     from ..audio.levelplot import curves, text_plot, write_png
     from ..core.errors import WorkspaceError
@@ -185,7 +186,6 @@ def levels(
         with ProgressBar(quiet or as_json) as bar:
             programme, analysis = analyse(file, settings.channels,
                                           on_time=lambda t: bar("measuring", t, max(info.duration or 0, t)))
-        from ..audio.inputs import check_programme
         check_programme(info, programme)
         plan = plan_levels(analysis)
         lev = LevellerReport.of(plan)
