@@ -28,12 +28,12 @@ $(VENV)/.installed-speakers: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet $(TORCH)
-	$(BIN)/python -m pip install --quiet -e '.[dev,openai-whisper,speakers]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,plot,openai-whisper,speakers]'
 	touch $@ $(VENV)/.installed $(VENV)/.installed-speakers
 
 $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet $(TORCH)
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench,openai-whisper,speakers]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,plot,bench,openai-whisper,speakers]'
 	touch $@ $(VENV)/.installed-dev $(VENV)/.installed $(VENV)/.installed-speakers
 
 ## demo: build .venv, install rkaudio, and finish the bundled demo episode end to end: audio,
@@ -59,10 +59,12 @@ test: $(VENV)/.installed-dev $(AXE)
 test-fast: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -n $(JOBS) -m "not speech and not browser and not torch and not speakers"
 
-## bench: time rkaudio against its peers: processing a generated hour-long recording, and
-## transcribing the committed speech clips, and coverage on the three-voice panels (see BENCHMARKS.md)
+## bench: time rkaudio against its peers: processing a generated hour-long recording, levelling
+## a panel of voices, transcribing the committed speech clips, and coverage on the three-voice
+## panels (see BENCHMARKS.md)
 bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/leveller.py
 	$(BIN)/python bench/transcribe.py
 	$(BIN)/python bench/coverage.py
 

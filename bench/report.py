@@ -21,8 +21,9 @@ from meter import Level
 from timing import RunResult
 
 SECTION = "process"
-#: Targets from the issue: rkaudio within 1.5x a bare MP3 encode, and flat memory under 300 MB.
-TARGET_RATIO = 1.5
+#: Targets from the issues: rkaudio, leveller included, within 1.6x a bare MP3 encode (1.5x was
+#: the target before the leveller), and flat memory under 300 MB.
+TARGET_RATIO = 1.6
 TARGET_RSS_MB = 300.0
 TARGET_LUFS = -16.0
 LUFS_TOLERANCE = 0.5

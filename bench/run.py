@@ -4,10 +4,10 @@
 see ``speech.py``), then times three things on that same file, interleaved so that a busy spell
 on the machine hits all of them alike:
 
-1. ``rkaudio process`` end to end (measure, calibrate, normalise with limiter, intro and outro,
-   MP3), in a show made with ``rkaudio init``;
+1. ``rkaudio process`` end to end (measure, plan and apply the leveller, calibrate, normalise with
+   limiter, intro and outro, MP3), in a show made with ``rkaudio init``;
 2. a bare ffmpeg WAV-to-MP3 encode at the same bitrate: the floor any tool that writes an MP3
-   has to pay, and the yardstick for rkaudio's time target (at most 1.5x);
+   has to pay, and the yardstick for rkaudio's time target (at most 1.6x, leveller included);
 3. ffmpeg-normalize to the same loudness and true peak, the widely used alternative.
 
 For every run it records wall time and the peak memory of the whole process tree. rkaudio also

@@ -16,6 +16,7 @@ from pathlib import Path
 import ffmpeg as ffgraph
 
 from . import ffmpeg_tool
+from .leveller import ENVELOPE_RATE
 from .loudness import Loudness, db_to_linear, meter_filter, parse_summary
 
 #: Every episode is delivered at 44.1 kHz, the rate podcast apps and MP3 players expect.
@@ -38,6 +39,9 @@ class Part:
     gain_db: float
     start: float | None = None
     length: float | None = None
+    #: The leveller's gain curve (raw float32, mono, `leveller.ENVELOPE_RATE`), timed like
+    #: ``path``; the part is multiplied by it. None: one constant gain.
+    envelope: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -59,12 +63,31 @@ class Mix:
     meter_before_limiter: bool = False
 
 
+def _cut(part: Part) -> dict[str, str]:
+    kwargs = {}
+    if part.start is not None:
+        kwargs["ss"] = f"{part.start:.3f}"
+    if part.length is not None:
+        kwargs["t"] = f"{part.length:.3f}"
+    return kwargs
+
+
 def _prepared(stream, part: Part, channels: int):
     layout = "mono" if channels == 1 else "stereo"
-    return (stream
-            .filter("aresample", SAMPLE_RATE)
-            .filter("aformat", sample_fmts="fltp", channel_layouts=layout)
-            .filter("volume", f"{part.gain_db:.3f}dB"))
+    stream = (stream
+              .filter("aresample", SAMPLE_RATE)
+              .filter("aformat", sample_fmts="fltp", channel_layouts=layout)
+              .filter("volume", f"{part.gain_db:.3f}dB"))
+    if part.envelope is None:
+        return stream
+    # The leveller's curve, 100 values a second, resampled (a smooth sinc interpolation) to the
+    # programme's rate and copied to each channel: the programme is multiplied by it, sample by
+    # sample. The curve runs a second past the programme, so the programme sets the end.
+    curve = (ffgraph.input(f"file:{part.envelope}", f="f32le", ar=ENVELOPE_RATE, ac=1, **_cut(part))["a:0"]
+             .filter("aresample", SAMPLE_RATE)
+             .filter("pan", "mono|c0<c0" if channels == 1 else "stereo|c0<c0|c1<c0")
+             .filter("aformat", sample_fmts="fltp", channel_layouts=layout))
+    return ffgraph.filter([stream, curve], "amultiply")
 
 
 def _join(first, second, seconds: float, fade_first: bool, fade_second: bool, transition: str):
@@ -89,13 +112,8 @@ def build_args(mix: Mix, mp3_target: str, master: Path | None = None) -> list[st
     splits: dict[tuple, Iterator] = {}
 
     def open_part(part: Part):
-        kwargs = {}
-        if part.start is not None:
-            kwargs["ss"] = f"{part.start:.3f}"
-        if part.length is not None:
-            kwargs["t"] = f"{part.length:.3f}"
         key = (part.path, part.start, part.length)
-        stream = ffgraph.input(f"file:{part.path}", **kwargs)["a:0"]
+        stream = ffgraph.input(f"file:{part.path}", **_cut(part))["a:0"]
         if uses[key] > 1:
             if key not in splits:
                 split = stream.filter_multi_output("asplit", uses[key])

@@ -213,11 +213,14 @@ def run_piped(
     return prod_err.text, cons_err.text
 
 
-def stream_raw(args: Sequence[str], *, block_bytes: int, what: str) -> Iterator[bytes]:
+def stream_raw(args: Sequence[str], *, block_bytes: int, what: str,
+               on_log: Callable[[str], None] | None = None) -> Iterator[bytes]:
     """Run one ffmpeg command that writes raw samples to ``pipe:1`` and yield them in blocks.
 
     Each block holds ``block_bytes`` (the last one may hold fewer), so the caller keeps at most one
     block in memory however long the input is. Closing the generator early stops ffmpeg.
+    ``on_log`` receives what ffmpeg printed (its last lines) once it has finished successfully:
+    a meter in the same graph prints its summary there.
     """
     full = [*base_args(), *args]
     proc = _popen(full, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -239,6 +242,8 @@ def stream_raw(args: Sequence[str], *, block_bytes: int, what: str) -> Iterator[
         err.join()
     if returncode != 0:
         _raise_for(returncode, err.text, what)
+    if on_log is not None:
+        on_log(err.text)
 
 
 # --- probing -----------------------------------------------------------------------------------

@@ -3,10 +3,13 @@
 Two passes over the programme, and a short one in between:
 
 1. `plan_audio` measures the programme as it will be delivered (channel layout included), and
-   the stings on the other core, and decides the gain and whether a limiter is needed;
+   the stings on the other core, and decides the gain and whether a limiter is needed; with the
+   leveller on (the default), the same pass finds the speech and plans the leveller's gain curve
+   (`rkaudio.audio.leveller`), and the constant gain is set for the levelled programme;
 2. `finish_audio` calibrates (encodes a few excerpts with the planned gain and measures what the
    encoder and the limiter take off, so the delivered file lands on target rather than a few
-   tenths below it), then finishes: one constant gain, the stings matched to the same loudness
+   tenths below it), then finishes: the leveller's curve and one constant gain, the stings (never
+   levelled) matched to the same loudness
    and joined, a 4x oversampled limiter only if peaks need one, LAME. The MP3 is measured as it
    is written and accepted only if it meets the target and the true-peak ceiling.
 
@@ -24,11 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.errors import InputError, QualityError
+from ..core.files import temp_name
 from ..core.progress import ProgressCallback, silent
 from ..show.settings import AudioSettings
 from . import ffmpeg_tool
 from .assembly import ENCODER_HEADROOM_DB, Mix, Part, render
 from .inputs import check_programme
+from .leveller import LevellerPlan, LevellerReport, analyse, plan_levels, write_envelope
 from .loudness import Loudness, measure, measure_clip
 from .timeline import intro_lead, sting_overlap
 
@@ -88,6 +93,8 @@ class AudioPlan:
     #: Highest sample peak of programme and stings after their gains, dBFS.
     peak_dbfs: float
     warnings: tuple[str, ...] = ()
+    #: The leveller's plan; None when the leveller is off.
+    leveller: LevellerPlan | None = None
 
     @property
     def duration(self) -> float:
@@ -119,6 +126,8 @@ class FinishedAudio:
     attempts: int = 1
     duration: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    #: What the leveller did; None when it was off.
+    leveller: LevellerReport | None = None
 
 
 def _measure_sting(path: Path, role: str, channels: int) -> Loudness:
@@ -149,32 +158,42 @@ def plan_audio(source: Path, info: ffmpeg_tool.MediaInfo, settings: AudioSetting
     with ThreadPoolExecutor(max_workers=2) as pool:
         measured = {role: pool.submit(_measure_sting, path, role, settings.channels)
                     for role, path in (("intro", settings.intro), ("outro", settings.outro)) if path}
-        programme = measure(source, true_peak=False, channels=settings.channels,
-                            on_time=lambda t: on_progress("measuring", t, max(stated, t)))
+        levels = None
+        if settings.leveller:
+            programme, analysis = analyse(source, settings.channels,
+                                          on_time=lambda t: on_progress("measuring", t, max(stated, t)))
+        else:
+            programme = measure(source, true_peak=False, channels=settings.channels,
+                                on_time=lambda t: on_progress("measuring", t, max(stated, t)))
         on_progress("measuring", programme.duration, programme.duration)
         check_programme(info, programme)
+        if settings.leveller:
+            levels = plan_levels(analysis)
         intro = _sting(settings.intro, measured.get("intro"), "intro", settings, programme.duration)
         outro = _sting(settings.outro, measured.get("outro"), "outro", settings, programme.duration)
 
-    gain = settings.target_lufs - programme.integrated_lufs
+    # The constant gain is set for the programme as the leveller leaves it.
+    loudness_change = levels.loudness_change_db if levels is not None and levels.active else 0.0
+    peak_change = levels.peak_change_db if levels is not None and levels.active else 0.0
+    gain = settings.target_lufs - (programme.integrated_lufs + loudness_change)
     warnings = []
     if gain > LARGE_GAIN_DB:
         warnings.append(f"very quiet recording: raised by {gain:.1f} dB, so its noise is raised too")
-    if programme.lra_lu > WIDE_LRA_LU:
+    if programme.lra_lu > WIDE_LRA_LU and not (levels is not None and levels.active):
         warnings.append(f"wide loudness range ({programme.lra_lu:.1f} LU): one constant gain was applied "
                         "and nothing was compressed, so quiet passages stay quiet")
-    peaks = [(programme.sample_peak_dbfs or 0.0) + gain]
+    peaks = [(programme.sample_peak_dbfs or 0.0) + peak_change + gain]
     peaks += [(s.loudness.sample_peak_dbfs or 0.0) + s.gain_db for s in (intro, outro) if s]
     return AudioPlan(source=source, settings=settings, programme=programme, intro=intro, outro=outro,
-                     gain_db=gain, peak_dbfs=max(peaks), warnings=tuple(warnings))
+                     gain_db=gain, peak_dbfs=max(peaks), warnings=tuple(warnings), leveller=levels)
 
 
-def _calibration_parts(source: Path, duration: float, gain_db: float) -> list[Part]:
+def _calibration_parts(source: Path, duration: float, gain_db: float, envelope: Path | None) -> list[Part]:
     if duration <= CALIBRATE_WHOLE_UNDER:
-        return [Part(source, gain_db)]
+        return [Part(source, gain_db, envelope=envelope)]
     step = duration / CALIBRATION_EXCERPTS
     return [Part(source, gain_db, start=max(0.0, (k + 0.5) * step - CALIBRATION_SECONDS / 2),
-                 length=CALIBRATION_SECONDS) for k in range(CALIBRATION_EXCERPTS)]
+                 length=CALIBRATION_SECONDS, envelope=envelope) for k in range(CALIBRATION_EXCERPTS)]
 
 
 def _calibrate(mix: Mix, workdir: Path) -> float:
@@ -196,8 +215,22 @@ def finish_audio(plan: AudioPlan, mp3: Path, *, master: Path | None = None,
     target and the ceiling; QualityError if three attempts cannot.
 
     ``mp3`` is written in its own folder under its plain name (see `assembly.render`); the
-    calibration's scratch output goes to the same folder.
+    calibration's scratch output, and the leveller's gain curve while it is needed, go to the
+    same folder.
     """
+    levels = plan.leveller
+    if levels is None or not levels.active:
+        return _finish(plan, mp3, master, None, on_progress)
+    envelope = temp_name(mp3.parent / "leveller.f32")
+    try:
+        write_envelope(levels, plan.programme.duration, envelope)
+        return _finish(plan, mp3, master, envelope, on_progress)
+    finally:
+        envelope.unlink(missing_ok=True)
+
+
+def _finish(plan: AudioPlan, mp3: Path, master: Path | None, envelope: Path | None,
+            on_progress: ProgressCallback) -> FinishedAudio:
     settings, intro, outro = plan.settings, plan.intro, plan.outro
     target, ceiling = settings.target_lufs, settings.true_peak_dbtp
     workdir = mp3.parent
@@ -206,7 +239,7 @@ def finish_audio(plan: AudioPlan, mp3: Path, *, master: Path | None = None,
 
     def mix_for(programme_gain: float, offset: float, limiter: float | None) -> Mix:
         return Mix(
-            programme=[Part(plan.source, programme_gain + offset)],
+            programme=[Part(plan.source, programme_gain + offset, envelope=envelope)],
             intro=Part(intro.path, intro.gain_db + offset) if intro else None,
             outro=Part(outro.path, outro.gain_db + offset) if outro else None,
             intro_overlap=intro.overlap_s if intro else 0.0,
@@ -218,7 +251,7 @@ def finish_audio(plan: AudioPlan, mp3: Path, *, master: Path | None = None,
     on_progress("calibrating", 0, 1)
     calibration = dataclasses.replace(mix_for(plan.gain_db, 0.0, limiter_ceiling if limiter_on else None),
                                       programme=_calibration_parts(plan.source, plan.programme.duration,
-                                                                   plan.gain_db))
+                                                                   plan.gain_db, envelope))
     offset = _calibrate(calibration, workdir)
     on_progress("calibrating", 1, 1)
     # The make-up gain raises peaks too; it may now need the limiter.
@@ -258,4 +291,5 @@ def finish_audio(plan: AudioPlan, mp3: Path, *, master: Path | None = None,
         limiter=LimiterReport(limiter_on, limiter_ceiling if limiter_on else None, plan.peak_dbfs + offset,
                               reduction),
         delivered=delivered, intro=intro, outro=outro, attempts=attempts, duration=total,
-        warnings=list(plan.warnings))
+        warnings=list(plan.warnings),
+        leveller=LevellerReport.of(plan.leveller) if plan.leveller is not None else None)

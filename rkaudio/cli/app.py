@@ -155,6 +155,58 @@ def loudness(
     _run(debug, work)
 
 
+@app.command()
+def levels(
+    file: Annotated[Path, typer.Argument(help="A recording (any format process takes).", show_default=False)],
+    png: Annotated[Optional[Path], typer.Option(
+        help="Also draw the picture to this PNG (needs the rkaudio\\[plot] extra).", show_default=False)] = None,
+    width: Annotated[int, typer.Option(min=20, max=400, help="Columns of the text plot.")] = 72,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the leveller's plan as JSON (no plot).")] = False,
+    workspace: Workspace = None,
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Show what the leveller would do to a recording: its passages, and its short-term loudness over time
+    without and with levelling (a text plot; --png for a picture). Uses the show's target if there is a show."""
+    from ..audio import ffmpeg_tool
+    from ..audio.inputs import check_programme
+    from ..audio.leveller import LevellerReport, analyse, plan_levels
+    from ..audio.levelplot import curves, text_plot, write_png
+    from ..core.errors import WorkspaceError
+    from .report import ProgressBar, leveller_json, leveller_summary
+
+    def work() -> None:
+        try:
+            settings = _show(workspace).audio
+        except WorkspaceError:
+            if workspace is not None:
+                raise
+            settings = AudioSettings()
+        info = ffmpeg_tool.probe(file)
+        with ProgressBar(quiet or as_json) as bar:
+            programme, analysis = analyse(file, settings.channels,
+                                          on_time=lambda t: bar("measuring", t, max(info.duration or 0, t)))
+        check_programme(info, programme)
+        plan = plan_levels(analysis)
+        lev = LevellerReport.of(plan)
+        drawn = curves(plan, programme.integrated_lufs, settings.target_lufs)
+        if png is not None:
+            write_png(drawn, png, title=file.name)
+        if as_json:
+            typer.echo(json.dumps({**(leveller_json(lev) or {}), "passages_detail": [
+                {"start_s": round(p.start, 1), "end_s": round(p.end, 1), "level_lufs": round(p.level_lufs, 1),
+                 "gain_db": round(p.gain_db, 2)} for p in plan.passages],
+                "png": str(png) if png is not None else None}, indent=2))
+            return
+        typer.echo(f"{file.name}: leveller {leveller_summary(lev)}")
+        for line in text_plot(drawn, width):
+            typer.echo(line)
+        if png is not None:
+            typer.echo(f"Wrote {png}")
+
+    _run(debug, work)
+
+
 # --- process ------------------------------------------------------------------------------------
 
 @app.command()
@@ -168,6 +220,11 @@ def process(
     channels: Annotated[Optional[int], typer.Option(help="1 (mono) or 2 (stereo).", show_default=False)] = None,
     bitrate: Annotated[Optional[int], typer.Option(help="MP3 bitrate in kbit/s (default 128 stereo, 96 mono).", show_default=False)] = None,
     master: Annotated[Optional[bool], typer.Option("--master/--no-master", help="Also keep a lossless FLAC master in masters/.", show_default=False)] = None,
+    leveller: Annotated[Optional[bool], typer.Option(
+        "--leveller/--no-leveller",
+        help="Level the speakers: raise quiet passages of speech and lower loud ones (up to 15 dB) so every voice "
+             "comes out equally loud; music and silence are left alone. On by default (show.toml: audio.leveller); "
+             "turn it off for music or drama.", show_default=False)] = None,
     title: Annotated[Optional[str], typer.Option(help="Episode title. Default: the input's file name.", show_default=False)] = None,
     slug: Annotated[Optional[str], typer.Option(help="Name of the episode in URLs and files. Default: the input's name, made URL-safe.", show_default=False)] = None,
     no_transcribe: Annotated[bool, typer.Option("--no-transcribe", help="Skip the transcript step (a reviewed transcript is still published).")] = False,
@@ -187,7 +244,8 @@ def process(
     def work() -> None:
         show = _show(workspace)
         settings = _audio_overrides(show, intro=intro, outro=outro, target=target, true_peak=true_peak,
-                                    crossfade=crossfade, channels=channels, bitrate=bitrate, master=master)
+                                    crossfade=crossfade, channels=channels, bitrate=bitrate, master=master,
+                                    leveller=leveller)
         speech = _transcript_overrides(show, engine=engine, model=model, device=device)
         wanted = speech.enabled and not no_transcribe
         with ProgressBar(quiet or as_json) as bar:
@@ -428,7 +486,8 @@ def _audio_overrides(show: Show, **flags: object) -> AudioSettings:
         if value is not None:
             table[name] = "" if str(value).strip().lower() in ("", "none") else str(Path(str(value)).expanduser().resolve())
     names = {"target": "target", "true_peak": "true_peak", "crossfade": "crossfade",
-             "channels": "channels", "bitrate": "bitrate", "master": "keep_master"}
+             "channels": "channels", "bitrate": "bitrate", "master": "keep_master",
+             "leveller": "leveller"}
     for flag, key in names.items():
         if flags[flag] is not None:
             table[key] = flags[flag]

@@ -9,6 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
+from ..audio.leveller import LevellerReport
 from ..core.clock import clock
 from ..pipeline.process import ProcessReport
 from ..pipeline.transcribe import TranscriptReport
@@ -64,9 +65,11 @@ def process_lines(r: ProcessReport, root: Path) -> list[str]:
         f"Finished {_rel(r.output, root)} ({clock(round(r.audio.duration))})",
         f"  programme  {p.integrated_lufs:6.1f} LUFS, loudness range {p.lra_lu:.1f} LU, "
         f"sample peak {p.sample_peak_dbfs:.1f} dBFS",
-        f"  gain       {r.audio.gain_db:+6.2f} dB (one constant gain; {r.audio.encoder_offset_db:+.2f} dB of it "
-        f"makes up what encoding takes off)",
+        f"  gain       {r.audio.gain_db:+6.2f} dB ("
+        + ("after the leveller, " if r.audio.leveller is not None and r.audio.leveller.applied else "")
+        + f"one constant gain; {r.audio.encoder_offset_db:+.2f} dB of it makes up what encoding takes off)",
     ]
+    lines.append(f"  leveller   {leveller_summary(r.audio.leveller)}")
     lim = r.audio.limiter
     if lim.engaged and lim.reduction_db <= 0.05:
         lines.append(f"  limiter    on as a safeguard at {lim.ceiling_dbtp:.1f} dBTP; highest sample peak "
@@ -98,6 +101,31 @@ def process_lines(r: ProcessReport, root: Path) -> list[str]:
         lines.append(f"  feed       {_rel(r.feed.path, root)}: {len(r.feed.items)} episode(s), {r.feed.url}")
     lines += [f"  warning: {w}" for w in r.warnings]
     return lines
+
+
+def leveller_summary(lev: LevellerReport | None) -> str:
+    """The leveller's report line: what it did, or why it did nothing."""
+    if lev is None:
+        return "off"
+    if lev.note:
+        return f"stood aside: {lev.note}"
+    if not lev.applied:
+        return (f"{lev.passages} passage(s), already even (spread {lev.spread_before_lu:.1f} LU): "
+                "nothing changed")
+    # The minus sign, not a hyphen: "lowered by up to −6.6 dB".
+    return (f"{lev.passages} passages, quiet ones raised by up to {lev.max_raise_db:+.1f} dB, "
+            f"loud ones lowered by up to {lev.max_cut_db:+.1f} dB, "
+            f"spread {lev.spread_before_lu:.1f} → {lev.spread_after_lu:.1f} LU").replace("-", "−")
+
+
+def leveller_json(lev: LevellerReport | None) -> dict[str, Any] | None:
+    if lev is None:
+        return None
+    return {"applied": lev.applied, "passages": lev.passages, "max_raise_db": round(lev.max_raise_db, 2),
+            "max_cut_db": round(lev.max_cut_db, 2), "spread_before_lu": round(lev.spread_before_lu, 2),
+            "spread_after_lu": round(lev.spread_after_lu, 2), "speech_s": round(lev.speech_s, 1),
+            "other_sound_s": round(lev.other_sound_s, 1), "loudness_change_db": round(lev.loudness_change_db, 2),
+            "note": lev.note or None}
 
 
 def feed_lines(r: FeedReport, root: Path) -> list[str]:
@@ -229,6 +257,7 @@ def process_json(r: ProcessReport, root: Path) -> dict[str, Any]:
         "gain_db": round(r.audio.gain_db, 2),
         "encoder_offset_db": round(r.audio.encoder_offset_db, 2),
         "limiter": dataclasses.asdict(r.audio.limiter),
+        "leveller": leveller_json(r.audio.leveller),
         "delivered": r.audio.delivered.as_json(),
         "intro": sting(r.audio.intro),
         "outro": sting(r.audio.outro),

@@ -87,6 +87,10 @@ channels = 2
 # bitrate = 128
 # Also keep a lossless FLAC master of each finished episode in masters/.
 keep_master = false
+# Level the speakers: quiet passages of speech are raised and loud ones lowered (by up to 15 dB),
+# so a quiet guest and a loud host come out equally loud. Music, silence and room tone are left
+# alone. Turn it off for music, drama or a recording whose level changes are meant.
+leveller = true
 
 [transcript]
 # Transcribe each episode as part of 'rkaudio process' (--no-transcribe skips it once).

@@ -94,7 +94,7 @@ def _sting_path(value: Any, root: Path, source: str, name: str) -> Path | None:
 
 
 _AUDIO_KEYS = {"target", "true_peak", "intro", "outro", "crossfade", "transition", "channels",
-               "bitrate", "keep_master"}
+               "bitrate", "keep_master", "leveller"}
 _SHOW_KEYS = {"title", "author", "description", "language", "owner_name", "owner_email", "base_url", "link",
               "artwork", "categories", "explicit", "copyright", "type", "locked", "funding", "people",
               "research", "id3_version"}
@@ -205,8 +205,9 @@ def audio_from_table(table: Mapping[str, Any], root: Path, source: str,
         if isinstance(br, str) and br.lower().rstrip("k").isdigit():
             br = int(br.lower().rstrip("k"))
         changes["bitrate_kbps"] = br
-    if "keep_master" in table:
-        changes["keep_master"] = _typed(table, "keep_master", bool, source, p)
+    for key in ("keep_master", "leveller"):
+        if key in table:
+            changes[key] = _typed(table, key, bool, source, p)
     # A mono show with no explicit target gets the mono preset (-19 LUFS).
     if changes.get("channels") == 1 and "target" not in table and s.target_lufs == PRESETS["podcast"]:
         changes["target_lufs"] = PRESETS["mono"]
@@ -275,6 +276,7 @@ ENV_AUDIO = {
     "RKAUDIO_CHANNELS": "channels",
     "RKAUDIO_BITRATE": "bitrate",
     "RKAUDIO_KEEP_MASTER": "keep_master",
+    "RKAUDIO_LEVELLER": "leveller",
 }
 
 
@@ -284,7 +286,7 @@ def _env_value(key: str, raw: str) -> Any:
             return float(raw)
         except ValueError:
             return raw
-    if key == "keep_master":
+    if key in ("keep_master", "leveller"):
         flag = raw.strip().lower()
         if flag in ("1", "true", "yes", "on"):
             return True

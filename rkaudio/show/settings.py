@@ -43,6 +43,9 @@ class AudioSettings:
     bitrate_kbps: int | None = None
     #: Also keep a lossless FLAC master of the finished episode in masters/.
     keep_master: bool = False
+    #: Level the speakers: raise quiet passages of speech and lower loud ones, so every voice
+    #: comes out equally loud (see rkaudio.audio.leveller). Music and silence are left alone.
+    leveller: bool = True
 
     @property
     def bitrate(self) -> int:
