@@ -96,6 +96,8 @@ class Paragraph:
     text: str
     #: The speaker differs from the last one named before (so plain text names them again).
     new_speaker: bool
+    #: The cues it is made of, for pages that follow the audio cue by cue.
+    cues: tuple[Cue, ...] = ()
 
 
 def paragraphs(cues: Sequence[Cue]) -> list[Paragraph]:
@@ -106,6 +108,7 @@ def paragraphs(cues: Sequence[Cue]) -> list[Paragraph]:
     """
     result: list[Paragraph] = []
     texts: list[str] = []
+    members: list[Cue] = []
     start = 0.0
     speaker: str | None = None
     last_named: str | None = None
@@ -115,10 +118,11 @@ def paragraphs(cues: Sequence[Cue]) -> list[Paragraph]:
         nonlocal last_named
         if texts:
             result.append(Paragraph(start, speaker, " ".join(texts),
-                                    speaker is not None and speaker != last_named))
+                                    speaker is not None and speaker != last_named, tuple(members)))
             if speaker is not None:
                 last_named = speaker
             texts.clear()
+            members.clear()
 
     for cue in (c for c in cues if c.lines):
         length = sum(len(t) + 1 for t in texts)
@@ -132,6 +136,7 @@ def paragraphs(cues: Sequence[Cue]) -> list[Paragraph]:
         elif speaker is None:
             speaker = cue.speaker
         texts.append(cue.text)
+        members.append(cue)
         spoken_end = max(w.end for w in cue.words) if cue.words else cue.end
     close()
     return result
