@@ -99,7 +99,7 @@ def test_episode_page(site: Path) -> None:
     assert 'href="../../research/index.html#ref-abrams2021"' in text
     for ext in ("vtt", "srt", "json", "txt"):
         assert f'href="../../transcripts/older.{ext}" download' in text
-    assert 'data-s="0.00"' in text and "Welcome to Radical Kindness" in text
+    assert 'data-s="0.0"' in text and "Welcome to Radical Kindness" in text
 
 
 def test_speakers_are_named_in_the_transcript(site: Path) -> None:

@@ -24,6 +24,7 @@ reviews holds back until a reviewer signs off.
 from __future__ import annotations
 
 import json
+import math
 import traceback
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ from markupsafe import Markup
 
 from ..core.clock import clock, iso_duration, long_date
 from ..core.colour import contrast, parse_hex, readable_on, to_hex
-from ..core.errors import SiteError
+from ..core.errors import SiteError, TranscriptError
 from ..core.files import write_if_changed
 from ..show.paths import (
     FEED_DIR,
@@ -51,8 +52,7 @@ from ..show.paths import (
     EpisodePaths,
 )
 from ..show.settings import Person, Show
-from ..transcripts.formats import paragraphs
-from ..transcripts.vtt_reader import read_vtt
+from ..transcripts.formats import from_podcast_json, paragraphs
 from .episode import Episode
 from .research import Reference, reference_html, reference_link, reference_text
 from .shownotes import Notes
@@ -72,6 +72,8 @@ PACKAGED_TEMPLATES = Path(__file__).parent / "templates"
 #: Download links under the transcript, in the order listeners most often want them.
 DOWNLOADS = (("vtt", "WebVTT captions"), ("srt", "SubRip captions"), ("json", "Podcasting 2.0 JSON"),
              ("txt", "Plain text"))
+#: A silence longer than this after a cue ends its highlight before the next cue starts.
+PAUSE_S = 0.3
 #: Logo formats every browser shows.
 LOGO_TYPES = (".png", ".jpg", ".jpeg", ".svg", ".webp", ".gif")
 #: Links that open the feed in a podcast app: (app, link pattern), where {bare} is the feed URL
@@ -199,19 +201,33 @@ def _people(people: Iterable[Person]) -> list[dict[str, str]]:
     return [{"name": p.name, "role": p.role.capitalize(), "href": p.href} for p in people]
 
 
-def _transcript(paths: EpisodePaths) -> list[dict[str, Any]] | None:
-    """The published transcript in paragraphs of cues, or None when none is published."""
-    published = paths.published("vtt")
+def _transcript(paths: EpisodePaths, audio: str) -> list[dict[str, Any]] | None:
+    """The published transcript in paragraphs of cues, or None when none is published.
+
+    A cue's end is given only where a pause follows it; otherwise it ends where the next begins,
+    which keeps an hour's page well inside its budget.
+    """
+    published = paths.published("json")
     if not published.is_file():
         return None
-    cues = read_vtt(published, paths.shown(published))
-    media = paths.mp3
+    try:
+        text = published.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TranscriptError(f"cannot be read: {exc}", paths.shown(published)) from None
+    cues = from_podcast_json(text, paths.shown(published))
     out = []
     for para in paragraphs(cues):
-        out.append({"speaker": para.speaker, "start": para.start, "clock": clock(para.start),
-                    "cues": [{"start": f"{c.start:.2f}", "end": f"{c.end:.2f}", "text": c.text}
-                             for c in para.cues],
-                    "seek": f"{relative_url(paths.page, media)}#t={int(para.start)}"})
+        rows = []
+        for cue in para.cues:
+            rows.append({"start": f"{math.floor(cue.start * 10) / 10:.1f}", "end": f"{math.ceil(cue.end * 10) / 10:.1f}",
+                         "text": cue.text, "gap": False})
+            if rows[:-1]:
+                previous = rows[-2]
+                previous["gap"] = float(rows[-1]["start"]) - float(previous["end"]) > PAUSE_S
+        if rows:
+            rows[-1]["gap"] = True  # the next paragraph starts after a pause or with another voice
+        out.append({"speaker": para.speaker, "start": para.start, "clock": clock(para.start), "cues": rows,
+                    "seek": f"{audio}#t={int(para.start)}"})
     return out
 
 
@@ -350,7 +366,7 @@ def build_site(show: Show, items: Sequence[PublishedEpisode]) -> SiteReport:
         context["og"]["audio"] = published_url(show, paths.mp3)
         context.update(episode={**row, "slug": ep.slug}, audio=audio, chapters=chapters,
                        notes=Markup(item.notes.body_html), references=refs, downloads=downloads,
-                       transcript=_transcript(paths), people=_people((*show.people, *ep.people)),
+                       transcript=_transcript(paths, audio), people=_people((*show.people, *ep.people)),
                        mp3_size=item.size,
                        newer={"title": newer.episode.title, "href": relative_url(page, EpisodePaths(
                            root, newer.episode.slug).page)} if newer else None,
