@@ -31,7 +31,7 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed-dev $(VENV)/.installed
 
 ## demo: build .venv, install rkaudio, and finish the bundled demo episode end to end: audio,
-## transcript, tags and feed (feed/)
+## transcript, tags, feed and the listeners' site (feed/index.html)
 demo: $(VENV)/.installed
 	$(BIN)/rkaudio process $(DEMO)
 
@@ -54,10 +54,11 @@ test-fast: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -n $(JOBS) -m "not speech and not browser and not torch"
 
 ## bench: time rkaudio against its peers: processing a generated hour-long recording, and
-## transcribing the committed speech clips (see BENCHMARKS.md)
+## transcribing the committed speech clips; and building the site of a 100-episode show (see BENCHMARKS.md)
 bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/transcribe.py
+	$(BIN)/python bench/site.py
 
 ## stings: re-synthesise the demo show's intro and outro (they are committed)
 stings: $(VENV)/.installed
