@@ -37,7 +37,7 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed-dev $(VENV)/.installed $(VENV)/.installed-speakers
 
 ## demo: build .venv, install rkaudio, and finish the bundled demo episode end to end: audio,
-## transcript, tags and feed (feed/)
+## transcript with speaker labels, tags, feed and the listeners' site (feed/index.html)
 demo: $(VENV)/.installed-speakers
 	$(BIN)/rkaudio process $(DEMO)
 
@@ -60,13 +60,14 @@ test-fast: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -n $(JOBS) -m "not speech and not browser and not torch and not speakers"
 
 ## bench: time rkaudio against its peers: processing a generated hour-long recording, levelling
-## a panel of voices, transcribing the committed speech clips, and coverage on the three-voice
-## panels (see BENCHMARKS.md)
+## a panel of voices, transcribing the committed speech clips, coverage on the three-voice panels,
+## and building the site of a 100-episode show (see BENCHMARKS.md)
 bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/leveller.py
 	$(BIN)/python bench/transcribe.py
 	$(BIN)/python bench/coverage.py
+	$(BIN)/python bench/site.py
 
 ## stings: re-synthesise the demo show's intro and outro (they are committed)
 stings: $(VENV)/.installed

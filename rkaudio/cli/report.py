@@ -99,6 +99,8 @@ def process_lines(r: ProcessReport, root: Path) -> list[str]:
                      + (f", {len(r.episode.notes.cited)} research reference(s)" if r.episode.notes.cited else ""))
     if r.feed is not None:
         lines.append(f"  feed       {_rel(r.feed.path, root)}: {len(r.feed.items)} episode(s), {r.feed.url}")
+    if r.feed is not None and r.feed.site is not None:
+        lines.append(f"  site       {_rel(r.feed.site.index, root)}: {r.feed.site.pages} page(s)")
     lines += [f"  warning: {w}" for w in r.warnings]
     return lines
 
@@ -143,6 +145,9 @@ def feed_lines(r: FeedReport, root: Path) -> list[str]:
                      f"review it with 'rkaudio review {slug}'")
     for slug in r.unpublished:
         lines.append(f"  not published yet (no feed/media/{slug}.mp3): {slug}")
+    if r.site is not None:
+        lines.append(f"Wrote the site: {_rel(r.site.index, root)} and {r.site.pages - 1} more page(s) "
+                     f"({len(r.site.written)} file(s) changed)")
     lines += [f"  warning: {w}" for w in r.warnings]
     return lines
 
@@ -266,7 +271,8 @@ def process_json(r: ProcessReport, root: Path) -> dict[str, Any]:
         "episode": {"metadata": _rel(r.episode.episode.path, root), "title": r.episode.episode.title,
                     "guid": r.episode.episode.guid, "written": r.episode.written,
                     "references": [ref.key for ref in r.episode.notes.cited]} if r.episode is not None else None,
-        "feed": {"path": _rel(r.feed.path, root), "url": r.feed.url, "episodes": len(r.feed.items)}
+        "feed": {"path": _rel(r.feed.path, root), "url": r.feed.url, "episodes": len(r.feed.items),
+                 "site": _rel(r.feed.site.index, root) if r.feed.site is not None else None}
         if r.feed is not None else None,
         "warnings": r.warnings,
     }

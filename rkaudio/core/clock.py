@@ -20,6 +20,23 @@ def iso_utc(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
+#: Month names for dates people read on the site ("22 November 2026": day first, no ambiguity).
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+          "October", "November", "December")
+
+
+def long_date(moment: datetime) -> str:
+    """``22 November 2026``: the date of a moment in UTC, written out."""
+    day = moment.astimezone(timezone.utc)
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def iso_duration(seconds: float) -> str:
+    """``PT1H2M3S``: a length in whole seconds as ISO 8601 (HTML ``<time>``, schema.org)."""
+    hours, minutes, secs, _ = _parts(round(max(0.0, seconds)))
+    return "PT" + (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "") + f"{secs}S"
+
+
 def _parts(seconds: float) -> tuple[int, int, int, int]:
     """Hours, minutes, seconds and milliseconds of a time, rounded to the millisecond."""
     total = max(0, round(seconds * 1000))

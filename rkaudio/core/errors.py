@@ -96,6 +96,12 @@ class ConversionError(ConfigError):
     the file and why. A ConfigError: the model a setting or option points at is not usable."""
 
 
+class SiteError(ConfigError):
+    """The show's site cannot be built from what the show provides: a template of its own in
+    ``templates/`` that does not parse or render, or a logo that is missing or not an image. The
+    message names the file (and the template's line). A ConfigError: the show's setup is at fault."""
+
+
 class StaleTranscriptError(TranscriptError):
     """A save was refused because the file changed on disk since the editor loaded it.
 

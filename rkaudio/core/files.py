@@ -120,6 +120,21 @@ def write_text_atomic(target: Path, text: str) -> None:
     write_bytes_atomic(target, text.encode("utf-8"))
 
 
+def write_if_changed(target: Path, data: bytes) -> bool:
+    """Write ``data`` atomically unless ``target`` already holds exactly these bytes.
+
+    Returns whether it wrote. A rebuild that changes nothing then touches no file, so a web server's
+    caches, a sync tool and a file's modification time all see that nothing changed.
+    """
+    try:
+        if target.stat().st_size == len(data) and target.read_bytes() == data:
+            return False
+    except OSError:
+        pass
+    write_bytes_atomic(target, data)
+    return True
+
+
 def digest(data: bytes) -> str:
     """The SHA-256 of a file's bytes: tells whether it changed since someone read it."""
     return hashlib.sha256(data).hexdigest()

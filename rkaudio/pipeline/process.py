@@ -161,11 +161,11 @@ def process_episode(show: Show, source: Path, *, slug: str | None = None, title:
         audio = finish_audio(plan, tmp_mp3, master=tmp_master, on_progress=on_progress)
         # The transcript goes into the MP3's tags, so it is made before the MP3 is published.
         if transcribe is not None:
-            transcript = transcribe_episode(show, source, name, title=title, settings=transcribe,
+            transcript = transcribe_episode(show, source, name, title=prepared.episode.title, settings=transcribe,
                                             retranscribe=retranscribe, offset_s=plan.intro_lead, audio=audio_id,
                                             on_progress=on_progress)
         else:
-            transcript = refresh_transcript(show, name, title=title, audio=audio_id)
+            transcript = refresh_transcript(show, name, title=prepared.episode.title, audio=audio_id)
         text = published_text(show.root, name) if transcript is not None else ""
         write_episode_tags(tmp_mp3, episode_tags(show, prepared.episode, prepared.notes, transcript_text=text,
                                                  duration=audio.duration))

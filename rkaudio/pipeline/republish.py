@@ -25,6 +25,7 @@ from ..show.paths import EpisodePaths
 from ..show.settings import Show
 from ..transcripts.signoff import ReviewStatus, record_sign_off
 from ..transcripts.store import published_text, regenerate
+from .transcribe import episode_title
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +70,8 @@ def sign_off(show: Show, slug: str, reviewer: str, *, expected: str | None = Non
     """
     status = record_sign_off(show.root, slug, reviewer, expected=expected, now=now)
     # What was signed off is published at once (a show that requires reviews has held it back).
-    regenerate(show.root, slug, rules=show.transcript.rules, require_review=show.transcript.require_review,
-               now=now)
+    regenerate(show.root, slug, title=episode_title(show, slug), rules=show.transcript.rules,
+               require_review=show.transcript.require_review, now=now)
     try:
         report = republish(show, slug)
     except RkaudioError as exc:

@@ -18,9 +18,10 @@ from pathlib import Path
 
 from ..audio import ffmpeg_tool
 from ..audio.inputs import check_wav_complete
-from ..core.errors import InputError
+from ..core.errors import InputError, MetadataError
 from ..core.files import file_digest
 from ..core.progress import ProgressCallback, silent
+from ..publishing.episode import read_episode
 from ..show.paths import episode_paths
 from ..show.settings import Show, TranscriptSettings
 from ..show.state import AudioIdentity
@@ -105,6 +106,16 @@ def check_ready(show: Show, slug: str, settings: TranscriptSettings, *, retransc
         check_engine(settings)
 
 
+def episode_title(show: Show, slug: str) -> str | None:
+    """The title in ``episodes/<slug>.md``, which names the transcript page; None without one."""
+    if not episode_paths(show.root, slug).metadata.is_file():
+        return None
+    try:
+        return read_episode(show.root, slug).title
+    except MetadataError:
+        return None  # the metadata step reports it; a transcript need not wait for it
+
+
 def audio_identity(source: Path, offset_s: float) -> AudioIdentity:
     """The audio a transcript of ``source`` is timed to: its content, and the intro's lead."""
     try:
@@ -119,8 +130,8 @@ def transcribe_episode(show: Show, source: Path, slug: str, *, title: str | None
                        on_progress: ProgressCallback = silent) -> TranscriptReport:
     """Transcribe ``source`` into ``transcripts/<slug>.*`` and publish the copies in ``feed/``.
 
-    ``title`` names the transcript page; when None, a new transcript takes the recording's file name
-    and an existing one keeps its own. ``offset_s`` is where the programme starts in the finished
+    ``title`` names the transcript page; when None, the episode's title from its metadata, else a new
+    transcript takes the recording's file name and an existing one keeps its own. ``offset_s`` is where the programme starts in the finished
     episode (after the intro). ``audio`` identifies the audio the transcript is for (by default,
     ``source`` and ``offset_s``).
     ``engine`` replaces the one ``settings`` names (tests, and callers that reuse a loaded model).
@@ -131,6 +142,7 @@ def transcribe_episode(show: Show, source: Path, slug: str, *, title: str | None
     """
     settings = settings or show.transcript
     check_reviewed(show, slug)
+    title = title or episode_title(show, slug)
     audio = audio or audio_identity(source, offset_s)
     remade = False
     if has_transcript(show.root, slug) and not retranscribe:
@@ -177,7 +189,7 @@ def refresh_transcript(show: Show, slug: str, *, title: str | None = None,
     audio is not published."""
     if not has_transcript(show.root, slug):
         return None
-    update = regenerate(show.root, slug, title=title, rules=show.transcript.rules,
+    update = regenerate(show.root, slug, title=title or episode_title(show, slug), rules=show.transcript.rules,
                         require_review=show.transcript.require_review, published_audio=audio)
     report = _report(update, show, 0.0, None)
     if update.stale is not None:

@@ -124,6 +124,16 @@ max_duration = 7.0
 max_cps = 20.0
 # Refuse to publish a transcript until a reviewer has marked it as reviewed in 'rkaudio review'.
 require_review = false
+
+[site]
+# The listeners' web site, written into feed/ with the feed: a page for the show, one per episode
+# (player, chapters, notes, transcript) and one for the research. Put a file named like one of
+# rkaudio's templates (base.html.j2, show.html.j2, episode.html.j2, research.html.j2, site.css.j2,
+# site.js.j2) in a templates/ folder here to use it instead.
+# Links and buttons: "#rrggbb", dark enough to read on white (4.5:1, which rkaudio checks).
+colour = "#1d5a7a"
+# An image shown beside the show's name on every page (PNG, JPEG, SVG or WebP); "" for none.
+logo = ""
 '''
 
 

@@ -26,7 +26,7 @@ from lxml import etree
 from .. import __version__
 from ..core.clock import clock, utc_now
 from ..core.errors import ConfigError, MetadataError
-from ..core.files import sweep_strays, write_bytes_atomic, write_text_atomic
+from ..core.files import sweep_strays, write_if_changed
 from ..show.paths import FEED_DIR, FEED_FILE, MEDIA_DIR, SHOW_FILE, EpisodePaths, written_folders
 from ..show.settings import Show
 from ..transcripts.signoff import review_status
@@ -35,6 +35,7 @@ from .episode import Chapter, Episode, list_episodes, read_episode
 from .id3 import mp3_duration
 from .research import Library
 from .shownotes import Notes, episode_notes, show_library
+from .site import SiteReport, build_site
 from .urls import artwork_url, feed_url, media_url, published_url
 
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
@@ -97,7 +98,7 @@ def collect_item(show: Show, episode: Episode, library: Library | None) -> FeedI
     chapters_file = paths.chapters
     if episode.chapters:
         chapters_file.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(chapters_file, chapters_json(episode.chapters))
+        write_if_changed(chapters_file, chapters_json(episode.chapters).encode("utf-8"))
         chapters_url = published_url(show, chapters_file)
     elif chapters_file.exists():
         chapters_file.unlink()  # chapters were removed from the metadata
@@ -218,6 +219,8 @@ class FeedReport:
     #: never been reviewed: (slug, why).
     held_back: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: The listeners' web site written beside the feed.
+    site: SiteReport | None = None
 
 
 def held_back_reason(show: Show, slug: str) -> str | None:
@@ -240,7 +243,8 @@ def held_back_reason(show: Show, slug: str) -> str | None:
 
 
 def build_feed(show: Show, *, now: datetime | None = None) -> FeedReport:
-    """Rebuild ``feed/feed.xml`` (and the chapters files and cover copy) from every episode.
+    """Rebuild ``feed/feed.xml`` (and the chapters files and cover copy) from every episode, and the
+    listeners' web site beside it (`site.build_site`). A file is written only if its bytes change.
 
     Temporary files that runs killed outright left in ``feed/`` are removed first.
     """
@@ -270,9 +274,10 @@ def build_feed(show: Show, *, now: datetime | None = None) -> FeedReport:
     path = show.root / FEED_DIR / FEED_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     _publish_artwork(show)
-    write_bytes_atomic(path, xml)
+    write_if_changed(path, xml)
+    site = build_site(show, items)
     return FeedReport(path=path, url=url, items=items, unpublished=unpublished, held_back=held_back,
-                      warnings=warnings)
+                      warnings=warnings, site=site)
 
 
 def update_feed(show: Show) -> FeedReport | None:
@@ -298,9 +303,7 @@ def _publish_artwork(show: Show) -> None:
     if not show.artwork.is_file():
         raise ConfigError(f"{show.root / SHOW_FILE}: show.artwork {show.artwork} does not exist")
     target = show.root / FEED_DIR / show.artwork.name
-    data = show.artwork.read_bytes()
-    if not target.exists() or target.read_bytes() != data:
-        write_bytes_atomic(target, data)
+    write_if_changed(target, show.artwork.read_bytes())
 
 
 def render_feed(show: Show, items: list[FeedItem], url: str, *, now: datetime | None = None) -> bytes:

@@ -75,6 +75,9 @@ class Notes:
     html: str
     text: str
     cited: tuple[Reference, ...]
+    #: The sanitised HTML of the notes alone, without the reference list (the site lists the
+    #: references itself, each linked to the research page).
+    body_html: str = ""
 
 
 def render_notes(markdown: str, library: Library | None, *, episode: str) -> Notes:
@@ -91,7 +94,8 @@ def render_notes(markdown: str, library: Library | None, *, episode: str) -> Not
         refs_text = REFERENCES_HEADING + "\n\n" + "\n\n".join(reference_text(ref) for ref in cited)
     text = "\n\n".join(t for t in (html_to_text(sanitise_html(body_text)), refs_text) if t)
     text = text.translate(_INERT_BRACKETS)
-    return Notes(html=sanitise_html(body_html + refs_html).strip(), text=text, cited=cited)
+    return Notes(html=sanitise_html(body_html + refs_html).strip(), text=text, cited=cited,
+                 body_html=sanitise_html(body_html).strip())
 
 
 # --- Markdown with citations ----------------------------------------------------------------------

@@ -1,8 +1,12 @@
-"""Where each published file is on the web: its path under ``feed/`` appended to ``base_url``."""
+"""Where each published file is on the web: its path under ``feed/`` appended to ``base_url``; and
+how the site's pages link to each other: relatively, so ``feed/`` works under any ``base_url``
+and opened straight from a folder."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from urllib.parse import quote
 
 from ..core.errors import ConfigError
 from ..show.paths import FEED_DIR, FEED_FILE, SHOW_FILE, EpisodePaths, feed_relative
@@ -35,3 +39,9 @@ def artwork_url(show: Show) -> str:
     """The cover's URL: it is published as ``feed/<file name>``."""
     assert show.artwork is not None
     return published_url(show, show.root / FEED_DIR / show.artwork.name)
+
+
+def relative_url(page: Path, target: Path) -> str:
+    """The link from ``page`` to ``target``, both files under ``feed/``: a relative URL, never one that
+    names ``base_url`` (a folder is linked by its ``index.html``, which a local folder needs)."""
+    return quote(Path(os.path.relpath(target, page.parent)).as_posix(), safe="/")

@@ -14,10 +14,11 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from ..core.colour import AA_TEXT, contrast, parse_hex
 from ..core.errors import ConfigError, WorkspaceError
 from .categories import parse_category
 from .paths import SHOW_FILE
-from .settings import PRESETS, SHOW_TYPES, AudioSettings, Funding, Person, Show, TranscriptSettings
+from .settings import PRESETS, SHOW_TYPES, AudioSettings, Funding, Person, Show, SiteSettings, TranscriptSettings
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -257,6 +258,31 @@ def transcript_from_table(table: Mapping[str, Any], root: Path, source: str,
     return dataclasses.replace(s, **changes).validated(source)
 
 
+_SITE_KEYS = {"colour", "logo"}
+_WHITE = (255, 255, 255)
+
+
+def site_from_table(table: Mapping[str, Any], root: Path, source: str) -> SiteSettings:
+    """The ``[site]`` table: the accent colour (readable on white) and the logo's path."""
+    unknown = sorted(set(table) - _SITE_KEYS)
+    if unknown:
+        raise ConfigError(f"{source}: unknown setting site.{unknown[0]} (known: {', '.join(sorted(_SITE_KEYS))})")
+    changes: dict[str, Any] = {}
+    if "colour" in table:
+        value = _typed(table, "colour", str, source, "site.").strip()
+        rgb = parse_hex(value)
+        if rgb is None:
+            raise ConfigError(f"{source}: site.colour must be a colour written \"#rrggbb\", not {value!r}")
+        ratio = contrast(rgb, _WHITE)
+        if ratio < AA_TEXT:
+            raise ConfigError(f"{source}: site.colour {value} has a contrast of {ratio:.1f}:1 on white; links in it "
+                              f"need {AA_TEXT:g}:1 to be readable (WCAG AA), so choose a darker shade")
+        changes["colour"] = value.lower()
+    if "logo" in table:
+        changes["logo"] = _show_path(_typed(table, "logo", str, source, "site."), root)
+    return SiteSettings(**changes)
+
+
 #: Environment variables for the transcript step.
 ENV_TRANSCRIPT = {
     "RKAUDIO_ENGINE": "engine",
@@ -317,12 +343,14 @@ def load_show(root: Path, environ: Mapping[str, str] | None = None) -> Show:
     except OSError as exc:
         raise ConfigError(f"{source}: cannot be read: {exc.strerror}") from None
     for name in data:
-        if name not in ("show", "audio", "transcript"):
-            raise ConfigError(f"{source}: unknown table [{name}] (known: [show], [audio], [transcript])")
+        if name not in ("show", "audio", "transcript", "site"):
+            raise ConfigError(f"{source}: unknown table [{name}] (known: [show], [audio], [transcript], [site])")
     show_table = data.get("show", {})
     audio_table = data.get("audio", {})
     transcript_table = data.get("transcript", {})
-    for name, table in (("show", show_table), ("audio", audio_table), ("transcript", transcript_table)):
+    site_table = data.get("site", {})
+    for name, table in (("show", show_table), ("audio", audio_table), ("transcript", transcript_table),
+                        ("site", site_table)):
         if not isinstance(table, dict):
             raise ConfigError(f"{source}: {name} must be a table ([{name}])")
     unknown = sorted(set(show_table) - _SHOW_KEYS)
@@ -345,7 +373,7 @@ def load_show(root: Path, environ: Mapping[str, str] | None = None) -> Show:
     return Show(root=root, title=title, author=show_table.get("author", ""),
                 description=show_table.get("description", ""),
                 language=show_table.get("language", "en"), **show_publishing(show_table, root, source),
-                audio=audio, transcript=transcript)
+                audio=audio, transcript=transcript, site=site_from_table(site_table, root, source))
 
 
 def find_root(start: Path) -> Path:

@@ -26,6 +26,15 @@ MASTERS_DIR = "masters"
 PUBLISHED_TRANSCRIPTS_DIR = f"{FEED_DIR}/transcripts"
 CHAPTERS_DIR = f"{FEED_DIR}/chapters"
 FEED_FILE = "feed.xml"
+#: The listeners' web site, written beside the feed: the show page, a page per episode, the
+#: research page, the sitemap, and the stylesheet, script and logo every page shares.
+SITE_INDEX = f"{FEED_DIR}/index.html"
+SITE_EPISODES_DIR = f"{FEED_DIR}/episodes"
+SITE_RESEARCH_DIR = f"{FEED_DIR}/research"
+SITE_ASSETS_DIR = f"{FEED_DIR}/site"
+SITEMAP_FILE = f"{FEED_DIR}/sitemap.xml"
+#: A show's own versions of the site's templates, each replacing the packaged one of its name.
+TEMPLATES_DIR = "templates"
 #: Earlier versions of an episode's transcript files: ``transcripts/history/<slug>/``.
 HISTORY_DIR = "history"
 #: rkaudio's own bookkeeping in a show folder (what each episode was made from; the show's lock).
@@ -63,6 +72,11 @@ class EpisodePaths:
     def chapters(self) -> Path:
         """The Podcasting 2.0 chapters file."""
         return self.root / CHAPTERS_DIR / f"{self.slug}.json"
+
+    @property
+    def page(self) -> Path:
+        """The episode's page on the show's web site."""
+        return self.root / SITE_EPISODES_DIR / self.slug / "index.html"
 
     # --- transcripts --------------------------------------------------------------------------
 
@@ -127,13 +141,13 @@ def episode_paths(show_root: Path, slug: str) -> EpisodePaths:
 def written_folders(show_root: Path) -> list[Path]:
     """Every folder rkaudio writes files into (atomically, through temporary files beside them)."""
     fixed = [show_root / name for name in (FEED_DIR, MEDIA_DIR, PUBLISHED_TRANSCRIPTS_DIR, CHAPTERS_DIR,
-                                             MASTERS_DIR, TRANSCRIPTS_DIR, EPISODES_DIR, "assets",
-                                             f"{STATE_DIR}/episodes")]
-    history = show_root / TRANSCRIPTS_DIR / HISTORY_DIR
-    try:
-        fixed += sorted(p for p in history.iterdir() if p.is_dir())
-    except OSError:
-        pass
+                                             SITE_RESEARCH_DIR, SITE_ASSETS_DIR, MASTERS_DIR, TRANSCRIPTS_DIR,
+                                             EPISODES_DIR, "assets", f"{STATE_DIR}/episodes")]
+    for parent in (show_root / TRANSCRIPTS_DIR / HISTORY_DIR, show_root / SITE_EPISODES_DIR):
+        try:
+            fixed += sorted(p for p in parent.iterdir() if p.is_dir())
+        except OSError:
+            pass
     return [show_root, *fixed]
 
 

@@ -182,6 +182,19 @@ class TranscriptSettings:
 
 SHOW_TYPES = ("episodic", "serial")
 
+#: The site's accent colour when show.toml names none: 7.1:1 on white, so links pass WCAG AAA.
+DEFAULT_SITE_COLOUR = "#1d5a7a"
+
+
+@dataclass(frozen=True)
+class SiteSettings:
+    """How the show's web site looks: its accent colour and an optional logo (``[site]``)."""
+
+    #: Links, buttons and the highlighted line: "#rrggbb", at least 4.5:1 against white (WCAG AA).
+    colour: str = DEFAULT_SITE_COLOUR
+    #: An image shown beside the show's name on every page (PNG, JPEG, SVG or WebP); None for none.
+    logo: Path | None = None
+
 
 @dataclass(frozen=True)
 class Funding:
@@ -232,5 +245,6 @@ class Show:
     id3_version: int = 3
     audio: AudioSettings = field(default_factory=AudioSettings)
     transcript: TranscriptSettings = field(default_factory=TranscriptSettings)
+    site: SiteSettings = field(default_factory=SiteSettings)
 
 

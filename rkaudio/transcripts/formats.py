@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..core.clock import clock, srt_timestamp, vtt_timestamp
+from ..core.errors import TranscriptError
 from .model import Cue
 
 #: Start a new paragraph after a pause longer than this: a change of thought, or of topic.
@@ -87,6 +88,21 @@ def to_podcast_json(cues: Sequence[Cue]) -> str:
     return json.dumps({"version": PODCAST_JSON_VERSION, "segments": segments}, ensure_ascii=False, indent=2) + "\n"
 
 
+def from_podcast_json(text: str, where: str) -> list[Cue]:
+    """Cues from a Podcasting 2.0 JSON transcript (what `to_podcast_json` writes): one a segment.
+
+    Reading the published JSON rather than parsing WebVTT again is several times faster, which
+    matters where every episode of a show is read at once (the site). TranscriptError naming
+    ``where`` when the text is not such a transcript.
+    """
+    try:
+        segments = json.loads(text)["segments"]
+        return [Cue(float(seg["startTime"]), float(seg["endTime"]), (str(seg["body"]),), seg.get("speaker") or None)
+                for seg in segments]
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise TranscriptError(f"not a Podcasting 2.0 JSON transcript ({type(exc).__name__}: {exc})", where) from None
+
+
 @dataclass(frozen=True)
 class Paragraph:
     """A paragraph of the reading transcript: consecutive cues of one speaker without a long pause."""
@@ -96,6 +112,8 @@ class Paragraph:
     text: str
     #: The speaker differs from the last one named before (so plain text names them again).
     new_speaker: bool
+    #: The cues it is made of, for pages that follow the audio cue by cue.
+    cues: tuple[Cue, ...] = ()
 
 
 def paragraphs(cues: Sequence[Cue]) -> list[Paragraph]:
@@ -106,6 +124,7 @@ def paragraphs(cues: Sequence[Cue]) -> list[Paragraph]:
     """
     result: list[Paragraph] = []
     texts: list[str] = []
+    members: list[Cue] = []
     start = 0.0
     speaker: str | None = None
     last_named: str | None = None
@@ -115,10 +134,11 @@ def paragraphs(cues: Sequence[Cue]) -> list[Paragraph]:
         nonlocal last_named
         if texts:
             result.append(Paragraph(start, speaker, " ".join(texts),
-                                    speaker is not None and speaker != last_named))
+                                    speaker is not None and speaker != last_named, tuple(members)))
             if speaker is not None:
                 last_named = speaker
             texts.clear()
+            members.clear()
 
     for cue in (c for c in cues if c.lines):
         length = sum(len(t) + 1 for t in texts)
@@ -132,6 +152,7 @@ def paragraphs(cues: Sequence[Cue]) -> list[Paragraph]:
         elif speaker is None:
             speaker = cue.speaker
         texts.append(cue.text)
+        members.append(cue)
         spoken_end = max(w.end for w in cue.words) if cue.words else cue.end
     close()
     return result
