@@ -11,7 +11,8 @@ import pytest
 
 from rkaudio.core.errors import ConfigError
 from rkaudio.speech import speakers
-from rkaudio.speech.speakers import Diarization, Voice, carry_over, label, parse_count
+from rkaudio.show.config import transcript_from_table
+from rkaudio.speech.speakers import Diarization, Voice, carry_over, label
 from rkaudio.speech.words import SpeakerTurn
 
 import media_helpers as mh
@@ -20,15 +21,18 @@ from diarization_helpers import CONVERSATIONS, reference_turns, score, truth
 needs_diarizer = pytest.mark.skipif(not speakers.available(), reason="the speakers extra is not installed")
 
 
-@pytest.mark.parametrize(("value", "expected"), [("auto", None), ("AUTO", None), ("off", False), (3, 3), ("2", 2)])
-def test_speakers_setting(value, expected) -> None:
-    assert parse_count(value) == expected
+@pytest.mark.parametrize(("value", "expected"), [("auto", "auto"), ("AUTO", "auto"), ("off", "off"), (3, 3), ("2", 2)])
+def test_speakers_setting(value, expected, tmp_path) -> None:
+    settings = transcript_from_table({"speakers": value}, tmp_path, "show.toml")
+    assert settings.speakers == expected
+    assert settings.labels_speakers == (expected != "off")
+    assert settings.speaker_count == (expected if isinstance(expected, int) else None)
 
 
-@pytest.mark.parametrize("value", [0, -1, 16, "many", 2.5, True, None, ""])
-def test_a_bad_speakers_setting_is_named(value) -> None:
-    with pytest.raises(ConfigError, match=r"transcript\.speakers must be"):
-        parse_count(value)
+@pytest.mark.parametrize("value", [0, -1, 16, "many", 2.5, True, ""])
+def test_a_bad_speakers_setting_is_named(value, tmp_path) -> None:
+    with pytest.raises(ConfigError, match=r"show\.toml: transcript\.speakers must be"):
+        transcript_from_table({"speakers": value}, tmp_path, "show.toml")
 
 
 def _unit(*xs: float) -> tuple[float, ...]:

@@ -41,6 +41,9 @@ Debug = Annotated[bool, typer.Option("--debug", help="Log every ffmpeg command a
 Engine = Annotated[Optional[str], typer.Option(
     help="Speech engine: faster-whisper (default) or openai-whisper (needs the rkaudio\\[openai-whisper] extra).",
     show_default=False)]
+Speakers = Annotated[Optional[str], typer.Option(
+    help="Speaker labels: auto (tell the voices apart, the default), off, or the number of voices. "
+         "Default: show.toml (transcript.speakers).", show_default=False)]
 Model = Annotated[Optional[str], typer.Option(
     help="Whisper model: tiny.en (bundled, the default), a name such as base.en or small (downloaded once, "
          "when online), or the path of a model folder or checkpoint.", show_default=False)]
@@ -232,6 +235,7 @@ def process(
     engine: Engine = None,
     model: Model = None,
     device: Device = None,
+    speakers: Speakers = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     workspace: Workspace = None,
     quiet: Quiet = False,
@@ -246,7 +250,7 @@ def process(
         settings = _audio_overrides(show, intro=intro, outro=outro, target=target, true_peak=true_peak,
                                     crossfade=crossfade, channels=channels, bitrate=bitrate, master=master,
                                     leveller=leveller)
-        speech = _transcript_overrides(show, engine=engine, model=model, device=device)
+        speech = _transcript_overrides(show, engine=engine, model=model, device=device, speakers=speakers)
         wanted = speech.enabled and not no_transcribe
         with ProgressBar(quiet or as_json) as bar:
             report = process_episode(show, input, slug=slug, title=title, settings=settings,
@@ -271,6 +275,7 @@ def transcribe(
     engine: Engine = None,
     model: Model = None,
     device: Device = None,
+    speakers: Speakers = None,
     retranscribe: Retranscribe = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     workspace: Workspace = None,
@@ -289,7 +294,7 @@ def transcribe(
 
     def work() -> int:
         show = _show(workspace)
-        speech = _transcript_overrides(show, engine=engine, model=model, device=device)
+        speech = _transcript_overrides(show, engine=engine, model=model, device=device, speakers=speakers)
         name = slug_for(show, input, slug)
         info = ffmpeg_tool.probe(input)
         with ProgressBar(quiet or as_json) as bar:

@@ -192,6 +192,13 @@ def transcript_lines(t: TranscriptReport, root: Path, *, brief: bool = False) ->
         lines.append(f"  words cover {coverage_percent(a.coverage)} of detected speech"
                      + (f"; {a.recovery.windows} window(s) decoded again to find speech they missed"
                         if a.recovery.windows else ""))
+    if t.speakers is not None:
+        d = t.speakers
+        names = ", ".join(d.speakers) or "none"
+        lines.append(f"  speakers: {len(d.speakers)} voice(s) told apart ({names}) in {d.elapsed_s:.1f} s "
+                     f"({d.realtime_factor:.0f}x real time)")
+    elif t.speakers_note:
+        lines.append(f"  {t.speakers_note}")
     if t.offset_s:
         lines.append(f"  timed to the finished episode: words start {t.offset_s:.2f} s later, after the intro")
     if t.reviewer_cues:
@@ -233,6 +240,10 @@ def transcript_json(t: TranscriptReport, root: Path) -> dict[str, Any]:
         "cues": t.cues,
         "empty": t.empty,
         "reviewer_cues": t.reviewer_cues, "offset_s": round(t.offset_s, 3), "asr": asr,
+        "speakers": None if t.speakers is None else {
+            "labels": t.speakers.speakers, "turns": len(t.speakers.turns),
+            "elapsed_s": round(t.speakers.elapsed_s, 3), "realtime_factor": round(t.speakers.realtime_factor, 1)},
+        "speakers_note": t.speakers_note,
         "written": [_rel(p, root) for p in t.written], "archived": [_rel(p, root) for p in t.archived],
         "findings": [finding_json(f) for f in t.findings], "warnings": t.warnings,
     }

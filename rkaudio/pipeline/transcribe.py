@@ -26,6 +26,7 @@ from ..show.paths import episode_paths
 from ..show.settings import Show, TranscriptSettings
 from ..show.state import AudioIdentity
 from ..speech.engine import Engine
+from ..speech import speakers as diarizer
 from ..speech.engines import check_engine, load_engine
 from ..speech.recognise import AsrResult, shift_spans, shift_words, transcribe_file
 from ..transcripts.caption_check import Finding, has_errors
@@ -35,6 +36,7 @@ from ..transcripts.store import (
     has_transcript,
     regenerate,
     reviewer_touched,
+    recorded_voices,
     save_machine_transcript,
     transcript_made_for,
 )
@@ -71,6 +73,10 @@ class TranscriptReport:
     stale: str | None = None
     #: Whether a reviewer has worked on the transcript (a cue of theirs, or a sign-off).
     reviewed: bool = False
+    #: Who spoke when, when speakers were labelled this run.
+    speakers: diarizer.Diarization | None = None
+    #: Why speakers were not labelled, when they could have been (the extra is not installed).
+    speakers_note: str | None = None
 
     @property
     def errors(self) -> int:
@@ -170,15 +176,53 @@ def transcribe_episode(show: Show, source: Path, slug: str, *, title: str | None
     engine = engine or load_engine(settings, language)
     result = transcribe_file(source, engine, language=language, total_seconds=info.duration,
                              on_progress=on_progress)
+    diarization, note = label_speakers(show, source, slug, settings, result, offset_s)
     words = shift_words(result.words, offset_s) if offset_s else result.words
     transcript = transcript_from_words(words, language=language, title=title or "",
-                                       rules=settings.rules)
+                                       speakers=diarization.turns if diarization else None, rules=settings.rules)
     update = save_machine_transcript(show.root, slug, transcript, retranscribe=retranscribe or remade,
                                      rules=settings.rules, require_review=show.transcript.require_review,
-                                     made_for=audio, speech=shift_spans(result.speech, offset_s))
+                                     made_for=audio, speech=shift_spans(result.speech, offset_s),
+                                     voices=diarization.voices if diarization else None)
     if remade:
         update.action = "remade"
-    return _report(update, show, offset_s, result)
+    report = _report(update, show, offset_s, result)
+    report.speakers, report.speakers_note = diarization, note
+    return report
+
+
+def label_speakers(show: Show, source: Path, slug: str, settings: TranscriptSettings, asr: AsrResult,
+                   offset_s: float) -> tuple[diarizer.Diarization | None, str | None]:
+    """Who spoke when in ``source``, timed to the finished episode, with the labels (and the
+    reviewer's names) an earlier transcript of the same voices gave them; or None and why not.
+
+    Only the speech the engine was given is searched for voices. Nothing is labelled when the
+    setting is "off", when nothing was said, or when the diarizer is not installed (then the
+    note says how to install it).
+    """
+    if not settings.labels_speakers or not asr.words:
+        return None, None
+    if not diarizer.available():
+        return None, (f"speakers are not labelled: install the diarizer with pip install '{diarizer.EXTRA}' "
+                      "(or set transcript.speakers = \"off\" in show.toml)")
+    found = diarizer.diarize(source, count=settings.speaker_count, speech=asr.speech).shifted(offset_s)
+    earlier = recorded_voices(show.root, slug)
+    if earlier and found.voices:
+        found = diarizer.carry_over(found, earlier)
+    elif len(found.speakers) == 1 and found.speakers[0] == diarizer.label(1):
+        # One voice, and the episode names one person: it is theirs.
+        people = _episode_people(show, slug)
+        if len(people) == 1:
+            found = found.renamed({diarizer.label(1): people[0]})
+    return found, None
+
+
+def _episode_people(show: Show, slug: str) -> list[str]:
+    """The names of the people in the episode's front matter (none if it has no metadata yet)."""
+    try:
+        return [p.name for p in read_episode(show.root, slug).people if p.name]
+    except MetadataError:
+        return []
 
 
 def refresh_transcript(show: Show, slug: str, *, title: str | None = None,

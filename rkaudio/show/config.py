@@ -216,7 +216,8 @@ def audio_from_table(table: Mapping[str, Any], root: Path, source: str,
 
 
 _TRANSCRIPT_KEYS = {"enabled", "engine", "model", "device", "language", "batch_size", "beam_size", "threads",
-                    "workers", "max_chars", "max_lines", "min_duration", "max_duration", "max_cps", "require_review"}
+                    "workers", "max_chars", "max_lines", "min_duration", "max_duration", "max_cps", "require_review",
+                    "speakers"}
 _RULE_KEYS = {"max_chars": (int, "max_chars"), "max_lines": (int, "max_lines"),
               "min_duration": ((int, float), "min_duration"), "max_duration": ((int, float), "max_duration"),
               "max_cps": ((int, float), "max_cps")}
@@ -247,6 +248,12 @@ def transcript_from_table(table: Mapping[str, Any], root: Path, source: str,
         changes["model"] = model
     if "language" in table:
         changes["language"] = _typed(table, "language", str, source, p).strip() or None
+    if "speakers" in table:
+        value = table["speakers"]
+        if isinstance(value, str):
+            value = value.strip().lower()
+            value = int(value) if value.isdigit() else value
+        changes["speakers"] = value
     for key in ("batch_size", "beam_size", "threads", "workers"):
         if key in table:
             changes[key] = _typed(table, key, int, source, p)
@@ -288,6 +295,7 @@ ENV_TRANSCRIPT = {
     "RKAUDIO_ENGINE": "engine",
     "RKAUDIO_MODEL": "model",
     "RKAUDIO_DEVICE": "device",
+    "RKAUDIO_SPEAKERS": "speakers",
 }
 
 

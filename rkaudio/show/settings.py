@@ -130,6 +130,11 @@ class CaptionRules:
         return self
 
 
+#: The most voices ``transcript.speakers`` may name: more than a panel has, as many as the
+#: diarizer can tell apart.
+MAX_SPEAKERS = 15
+
+
 @dataclass(frozen=True)
 class TranscriptSettings:
     """How episodes are transcribed and captions cut. Read by the CLI, show.toml and the tests."""
@@ -156,6 +161,18 @@ class TranscriptSettings:
     rules: CaptionRules = field(default_factory=CaptionRules)
     #: Publishing refuses a transcript no reviewer has signed off (``rkaudio review``).
     require_review: bool = False
+    #: Speaker labels: "auto" tells the voices apart and finds how many there are, "off" labels
+    #: none, a number (1 to `MAX_SPEAKERS`) says how many voices there are.
+    speakers: str | int = "auto"
+
+    @property
+    def labels_speakers(self) -> bool:
+        return self.speakers != "off"
+
+    @property
+    def speaker_count(self) -> int | None:
+        """The number of voices, when the setting gives one; None to find it."""
+        return self.speakers if isinstance(self.speakers, int) else None
 
     def validated(self, source: str) -> TranscriptSettings:
         """Return self, or raise ConfigError naming the bad field and where it came from."""
@@ -176,6 +193,11 @@ class TranscriptSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 256:
                 raise bad(name, f"must be a whole number from 0 (automatic) to 256, not {value!r}")
+        speakers = self.speakers
+        if not (speakers in ("auto", "off") or (isinstance(speakers, int) and not isinstance(speakers, bool)
+                                                and 1 <= speakers <= MAX_SPEAKERS)):
+            raise bad("speakers", f"must be \"auto\", \"off\" or a number of voices from 1 to {MAX_SPEAKERS}, "
+                                  f"not {speakers!r}")
         self.rules.validated(f"{source}: transcript")
         return self
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ..core.errors import ConfigError
 from ..show.settings import DEFAULT_MODEL, TranscriptSettings
+from . import speakers
 from .engine import Engine, cpu_threads
 from .engine_faster import FasterWhisperEngine, resolve_model
 from .engine_openai import OpenAIWhisperEngine, check_available
@@ -57,6 +58,9 @@ def check_engine(settings: TranscriptSettings) -> None:
     ``process`` calls this before its audio work, so a wrong setting is reported at once rather
     than after an hour-long encode.
     """
+    if settings.speaker_count is not None and not speakers.available():
+        raise ConfigError(f"transcript.speakers = {settings.speakers} needs the diarizer, which is not installed: "
+                          f"pip install '{speakers.EXTRA}', or set transcript.speakers = \"auto\" to go without")
     if settings.engine == "faster-whisper":
         resolve_model(settings.model)
     elif settings.engine == "openai-whisper":

@@ -24,3 +24,18 @@ class SpeakerTurn:
     start: float
     end: float
     speaker: str
+
+
+@dataclass(frozen=True)
+class Voice:
+    """A speaker told apart by their voice: the label their cues carry (a name once a reviewer
+    gave one), and a voiceprint (a unit vector from the diarizer; empty when not known)."""
+
+    label: str
+    voiceprint: tuple[float, ...] = ()
+
+    def similarity(self, other: Voice) -> float:
+        """Cosine similarity of the two voiceprints; 0 when either is unknown."""
+        if not self.voiceprint or len(self.voiceprint) != len(other.voiceprint):
+            return 0.0
+        return sum(a * b for a, b in zip(self.voiceprint, other.voiceprint))

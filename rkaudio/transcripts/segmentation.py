@@ -96,6 +96,10 @@ def clean_words(words: Iterable[Word], speakers: Sequence[SpeakerTurn] | None = 
     return ordered
 
 
+#: A word outside every speaker turn takes the nearest turn's speaker if it is this close (s).
+NEAREST_TURN_S = 1.0
+
+
 def _assign_speakers(words: list[Word], speakers: Sequence[SpeakerTurn]) -> list[Word]:
     turns = sorted((t for t in speakers if t.speaker.strip()), key=lambda t: t.start)
     starts = [t.start for t in turns]
@@ -110,6 +114,12 @@ def _assign_speakers(words: list[Word], speakers: Sequence[SpeakerTurn]) -> list
                 score = overlap if word.end > word.start else float(turn.start <= word.start <= turn.end)
                 if score > best_score:
                     best, best_score = turn, score
+            if best is None:
+                # In no turn (a word heard a little outside the speech the turns cover): the
+                # nearest turn's, if it is close.
+                near = [t for t in turns[max(0, last - 1):last + 2]
+                        if min(abs(word.start - t.end), abs(t.start - word.end)) <= NEAREST_TURN_S]
+                best = min(near, key=lambda t: min(abs(word.start - t.end), abs(t.start - word.end)), default=None)
             if best is not None:
                 word = dataclasses.replace(word, speaker=" ".join(best.speaker.split()))
         out.append(word)

@@ -35,7 +35,7 @@ from typing import Any
 from ..core.errors import TranscriptError
 from ..show.settings import CaptionRules
 from ..show.state import AudioIdentity
-from ..speech.words import Word
+from ..speech.words import Voice, Word
 from .alignment import align_words, token
 from .model import MILLISECOND, Cue, Transcript
 from .segmentation import from_words
@@ -74,6 +74,10 @@ class Sidecar:
     audio: AudioIdentity | None = None
     #: Where that audio holds speech (seconds, timed as the cues are); None when not recorded.
     speech: tuple[tuple[float, float], ...] | None = None
+    #: The voices the diarizer told apart in that audio, with the labels their cues carry (a
+    #: reviewer's names once they renamed a speaker everywhere), so a new transcript of the same
+    #: recording gives each voice the same label.
+    voices: tuple[Voice, ...] = ()
 
     @classmethod
     def from_machine(cls, transcript: Transcript) -> Sidecar:
@@ -137,7 +141,37 @@ def reconcile(reviewed: Sequence[Cue], previous: Sidecar) -> Sidecar:
         if index not in used and cue.text and not covered.overlaps(cue.start, cue.end):
             deleted.add(Deletion(cue.start, cue.end, cue.text))
     return Sidecar(tuple(result), tuple(sorted(deleted, key=lambda d: (d.start, d.end))),
-                   previous.language, previous.title, previous.audio, previous.speech)
+                   previous.language, previous.title, previous.audio, previous.speech,
+                   renamed_voices(previous, reviewed))
+
+
+def renamed_voices(previous: Sidecar, reviewed: Sequence[Cue]) -> tuple[Voice, ...]:
+    """The voices of ``previous`` with the names a reviewer gave them.
+
+    A voice whose label no reviewed cue carries any more was renamed if the cues now over its
+    stretches (the previous cues with its label) carry one other name for most of that time,
+    which is what renaming a speaker everywhere does.
+    """
+    if not previous.voices:
+        return ()
+    now = {cue.speaker for cue in reviewed if cue.speaker}
+    labels = {v.label for v in previous.voices}
+    renamed = []
+    for voice in previous.voices:
+        name = voice.label
+        if voice.label not in now:
+            spans = [(e.cue.start, e.cue.end) for e in previous.cues if e.cue.speaker == voice.label]
+            seconds: dict[str, float] = {}
+            for cue in reviewed:
+                if cue.speaker and cue.speaker not in labels:
+                    shared = sum(max(0.0, min(cue.end, end) - max(cue.start, start)) for start, end in spans)
+                    seconds[cue.speaker] = seconds.get(cue.speaker, 0.0) + shared
+            total = sum(end - start for start, end in spans)
+            best = max(seconds, key=lambda k: seconds[k], default=None)
+            if best is not None and total > 0 and seconds[best] >= 0.5 * total:
+                name = best
+        renamed.append(Voice(name, voice.voiceprint))
+    return tuple(renamed)
 
 
 class _Spoken:
@@ -215,7 +249,7 @@ def merge(current: Sidecar, machine: Transcript, rules: CaptionRules | None = No
         fresh.extend(SidecarCue(c, False) for c in from_words(inside, rules=rules, until=until))
     merged = sorted([*(e for e in entries if e.reviewed), *fresh], key=lambda e: e.cue.start)
     return Sidecar(tuple(merged), current.deleted, machine.language, machine.title or current.title, current.audio,
-                   current.speech)
+                   current.speech, current.voices)
 
 
 def _align(entries: Sequence[SidecarCue], words: Sequence[Word]) -> list[int | None]:
@@ -265,6 +299,8 @@ def sidecar_json(sidecar: Sidecar) -> str:
         "cues": cues,
         "deleted": [{"start": _number(d.start), "end": _number(d.end), "text": d.text} for d in sidecar.deleted],
         **({"speech": [[_number(s), _number(e)] for s, e in sidecar.speech]} if sidecar.speech is not None else {}),
+        **({"voices": [{"label": v.label, "voiceprint": [round(x, 5) for x in v.voiceprint]} for v in sidecar.voices]}
+           if sidecar.voices else {}),
     }
     return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
 
@@ -329,10 +365,17 @@ def parse_sidecar(text: str, name: str | Path = "<words>") -> Sidecar:
                 raise TranscriptError(f"speech[{n}] ends before it starts", name)
             speech.append((start, end))
         speech.sort()
+    voices = []
+    for n, raw in enumerate(reader.sequence(top.get("voices", []), "voices")):
+        item = reader.mapping(raw, f"voices[{n}]")
+        values = reader.sequence(item.get("voiceprint", []), f"voices[{n}].voiceprint")
+        if not all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in values):
+            raise TranscriptError(f"voices[{n}].voiceprint must be a list of numbers", name)
+        voices.append(Voice(reader.text(item.get("label"), f"voices[{n}].label"), tuple(float(x) for x in values)))
     return Sidecar(tuple(entries), tuple(deleted),
                    reader.optional_text(top.get("language"), "language") or "en",
                    reader.optional_text(top.get("title"), "title") or "", audio,
-                   None if speech is None else tuple(speech))
+                   None if speech is None else tuple(speech), tuple(voices))
 
 
 class _Reader:

@@ -34,6 +34,7 @@ from ..core.files import digest, write_bytes_atomic
 from ..show.paths import EpisodePaths, episode_paths
 from ..show.settings import CaptionRules
 from ..show.state import AudioIdentity, read_state
+from ..speech.words import Voice
 from .caption_check import Finding, check_cues
 from .formats import to_html, to_podcast_json, to_srt, to_text, to_vtt
 from .model import Cue, Transcript
@@ -140,6 +141,7 @@ def save_machine_transcript(show_root: Path, slug: str, transcript: Transcript, 
                             rules: CaptionRules | None = None, require_review: bool = False,
                             made_for: AudioIdentity | None = None,
                             speech: Sequence[tuple[float, float]] | None = None,
+                            voices: Sequence[Voice] | None = None,
                             now: Callable[[], datetime] = utc_now) -> TranscriptUpdate:
     """Store a new machine transcript for ``slug`` without ever losing a reviewer's work.
 
@@ -148,8 +150,9 @@ def save_machine_transcript(show_root: Path, slug: str, transcript: Transcript, 
     ("merged"; earlier versions go to the history folder). Either way the other formats and the
     published copies are then made from the .vtt. Check `TranscriptUpdate.empty` to warn of silence.
     ``made_for`` is the audio the transcript was made from and timed to (see `regenerate`), and
-    ``speech`` where voice activity detection found speech in it, timed as the transcript; both are
-    kept in the words sidecar (a merge replaces them: they describe the audio just transcribed).
+    ``speech`` where voice activity detection found speech in it, timed as the transcript, and
+    ``voices`` the speakers the diarizer told apart in it; all are kept in the words sidecar (a
+    merge replaces them: they describe the audio just transcribed).
     """
     files = episode_paths(show_root, slug)
     writer = _Writer(files, now())
@@ -158,7 +161,8 @@ def save_machine_transcript(show_root: Path, slug: str, transcript: Transcript, 
         # (and nothing to put in the history) in a file written a moment ago.
         sidecar = Sidecar.from_machine(transcript)
         sidecar = Sidecar(sidecar.cues, sidecar.deleted, sidecar.language or DEFAULT_LANGUAGE,
-                          sidecar.title or files.slug, made_for, None if speech is None else tuple(speech))
+                          sidecar.title or files.slug, made_for, None if speech is None else tuple(speech),
+                          tuple(voices or ()))
         writer.put(files.machine_vtt, to_vtt(transcript.cues))
         writer.put(files.words, sidecar_json(sidecar))
         writer.put(files.vtt, to_vtt(transcript.cues))
@@ -173,6 +177,8 @@ def save_machine_transcript(show_root: Path, slug: str, transcript: Transcript, 
             merged = dataclasses.replace(merged, audio=made_for)
         if speech is not None:
             merged = dataclasses.replace(merged, speech=tuple(speech))
+        if voices is not None:
+            merged = dataclasses.replace(merged, voices=tuple(voices))
         writer.put(files.machine_vtt, to_vtt(transcript.cues))
         writer.put(files.words, sidecar_json(merged))
         writer.put(files.vtt, to_vtt([e.cue for e in merged.cues], keep_empty=True))
@@ -209,6 +215,16 @@ def check_transcript(show_root: Path, slug: str, rules: CaptionRules | None = No
     reviewed = read_vtt(files.vtt, files.shown(files.vtt))
     current = reconcile(reviewed, _previous_sidecar(files))
     return check_cues([entry.cue for entry in current.cues], rules, speech=current.speech)
+
+
+def recorded_voices(show_root: Path, slug: str) -> tuple[Voice, ...]:
+    """The voices the diarizer told apart when the transcript was made, under the labels the
+    reviewed .vtt gives them now (a speaker renamed everywhere carries the new name)."""
+    files = episode_paths(show_root, slug)
+    if not files.vtt.exists():
+        return ()
+    reviewed = read_vtt(files.vtt, files.shown(files.vtt))
+    return reconcile(reviewed, _previous_sidecar(files)).voices
 
 
 def recorded_speech(show_root: Path, slug: str) -> tuple[tuple[float, float], ...] | None:
@@ -253,7 +269,8 @@ def _regenerate(files: EpisodePaths, writer: _Writer, *, title: str | None, lang
     previous = _previous_sidecar(files)
     current = reconcile(reviewed, previous)
     current = Sidecar(current.cues, current.deleted, language or previous.language or DEFAULT_LANGUAGE,
-                      title or previous.title or files.slug, previous.audio or made_for, previous.speech)
+                      title or previous.title or files.slug, previous.audio or made_for, previous.speech,
+                      current.voices)
     cues: list[Cue] = [entry.cue for entry in current.cues]
     made = {
         "vtt": to_vtt(cues),
