@@ -65,7 +65,20 @@ def template_show(tmp_path_factory: pytest.TempPathFactory) -> Path:
         home.mkdir()
         _isolate(mp, home)
         init_show(root, "Test Show")
+    # Speaker labels off: loading the diarizer takes seconds, and most tests are about something
+    # else. The tests of speaker labels turn them on (`speakers_on`, or --speakers).
+    toml = root / "show.toml"
+    text = toml.read_text(encoding="utf-8")
+    assert 'speakers = "auto"' in text
+    toml.write_text(text.replace('speakers = "auto"', 'speakers = "off"', 1), encoding="utf-8")
     return root
+
+
+def speakers_on(show_root: Path) -> None:
+    """Turn speaker labels back on in a test show's show.toml."""
+    toml = show_root / "show.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('speakers = "off"', 'speakers = "auto"', 1),
+                    encoding="utf-8")
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from rkaudio.speech.speakers import Diarization
 from rkaudio.speech.words import SpeakerTurn, Voice
 
 import media_helpers as mh
-from conftest import assert_one_line_error, run_subprocess
+from conftest import assert_one_line_error, run_subprocess, speakers_on
 from diarization_helpers import CONVERSATIONS, reference_turns, score, truth
 from show_helpers import NO_STINGS, write_metadata
 from transcript_helpers import speech
@@ -91,7 +91,8 @@ class _Diarizer:
 
 
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> _Diarizer:
+def fake(show: Path, monkeypatch: pytest.MonkeyPatch) -> _Diarizer:
+    speakers_on(show)
     stand_in = _Diarizer()
     monkeypatch.setattr(step.diarizer, "available", lambda: True)
     monkeypatch.setattr(step.diarizer, "diarize", stand_in)
@@ -153,7 +154,7 @@ def test_a_speaker_renamed_everywhere_keeps_the_name_when_transcribed_again(show
 
 def test_speakers_off_labels_none_and_does_not_run_the_diarizer(show: Path, fake: _Diarizer) -> None:
     toml = show / "show.toml"
-    toml.write_text(toml.read_text(encoding="utf-8").replace("[transcript]", '[transcript]\nspeakers = "off"', 1),
+    toml.write_text(toml.read_text(encoding="utf-8").replace('speakers = "auto"', 'speakers = "off"', 1),
                     encoding="utf-8")
     report = transcribe_episode(load_show(show), _recording(show), SLUG, engine=_Hears())
     assert fake.calls == 0 and report.speakers is None and report.speakers_note is None
@@ -161,6 +162,7 @@ def test_speakers_off_labels_none_and_does_not_run_the_diarizer(show: Path, fake
 
 
 def test_without_the_diarizer_the_report_says_how_to_install_it(show: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    speakers_on(show)
     monkeypatch.setattr(step.diarizer, "available", lambda: False)
     report = transcribe_episode(load_show(show), _recording(show), SLUG, engine=_Hears())
     assert report.speakers is None and "pip install 'rkaudio[speakers]'" in report.speakers_note
@@ -176,6 +178,7 @@ def test_a_number_of_speakers_without_the_diarizer_stops_before_any_work(show: P
 
 
 def test_one_voice_takes_the_name_of_the_one_person_in_the_episode(show: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    speakers_on(show)
     write_metadata(show, SLUG, title="A talk", date="2026-03-01T09:00:00Z",
                    chapters='[[people]]\nname = "Asha Patel"\nrole = "host"\n')
     one = Diarization((SpeakerTurn(0.0, 30.0, "Speaker 1"),), (Voice("Speaker 1", (1.0, 0.0)),), 30.0, 0.5)
@@ -225,6 +228,7 @@ def test_a_two_person_conversation_comes_out_labelled_in_every_format(show: Path
 @pytest.mark.speakers
 @needs_diarizer
 def test_a_monologue_gets_one_label(show: Path) -> None:
+    speakers_on(show)
     out = run_subprocess("process", mh.SPEECH, "--slug", SLUG, "--json", "--quiet", *NO_STINGS)
     assert out.code == 0, out
     assert out.json["transcript"]["speakers"]["labels"] == ["Speaker 1"]

@@ -124,6 +124,9 @@ max_duration = 7.0
 max_cps = 20.0
 # Refuse to publish a transcript until a reviewer has marked it as reviewed in 'rkaudio review'.
 require_review = false
+# Label who speaks: "auto" tells the voices apart and finds how many there are, "off" labels none,
+# or give the number of voices. Needs the speakers extra: pip install 'rkaudio[speakers]'.
+speakers = "auto"
 
 [site]
 # The listeners' web site, written into feed/ with the feed: a page for the show, one per episode
