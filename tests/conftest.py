@@ -7,12 +7,15 @@ kept short: a few seconds each. The show folder for each test is a copy of one m
 
 from __future__ import annotations
 
+import contextlib
+
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,6 +74,29 @@ def template_show(tmp_path_factory: pytest.TempPathFactory) -> Path:
     text = toml.read_text(encoding="utf-8")
     assert 'speakers = "auto"' in text
     toml.write_text(text.replace('speakers = "auto"', 'speakers = "off"', 1), encoding="utf-8")
+    return root
+
+
+@contextlib.contextmanager
+def building_show(tmp_path_factory: pytest.TempPathFactory, template: Path, name: str) -> Iterator[Path]:
+    """A copy of the template show, isolated and made the current folder, for a module-scoped
+    fixture to build once what many tests then read (each gets its own copy: `copy_show`)."""
+    base = tmp_path_factory.mktemp(name)
+    root = base / "show"
+    shutil.copytree(template, root)
+    with pytest.MonkeyPatch.context() as mp:
+        home = base / "home"
+        home.mkdir()
+        _isolate(mp, home)
+        mp.chdir(root)
+        yield root
+
+
+def copy_show(prepared: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A test's own copy of a show built once for its module; the current folder is its root."""
+    root = tmp_path / "show"
+    shutil.copytree(prepared, root)
+    monkeypatch.chdir(root)
     return root
 
 

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 import media_helpers as mh
-from conftest import run_clirunner, run_subprocess
+from conftest import building_show, copy_show, run_clirunner, run_subprocess
 from show_helpers import configure, process, write_metadata
 
 
@@ -30,8 +30,20 @@ def failures(results: list[dict]) -> set[tuple[str, str]]:
     return {(r["subject"], r["check"]) for r in results if not r["ok"]}
 
 
+@pytest.fixture(scope="module")
+def _published(tmp_path_factory: pytest.TempPathFactory, template_show: Path, speech_wav: Path) -> Path:
+    """Two processed episodes and a published transcript (built once for the module)."""
+    with building_show(tmp_path_factory, template_show, "check") as show:
+        _publish(show, speech_wav)
+    return show
+
+
 @pytest.fixture
-def published(show: Path, speech_wav: Path) -> Path:
+def published(_published: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return copy_show(_published, tmp_path, monkeypatch)
+
+
+def _publish(show: Path, speech_wav: Path) -> None:
     configure(show)
     write_metadata(show, "one", title="One", date="2026-01-05T10:00:00Z", number=1, notes="See [@abrams2021].",
                    chapters='[[chapters]]\nstart = 0\ntitle = "Start"\n')
@@ -43,7 +55,6 @@ def published(show: Path, speech_wav: Path) -> Path:
     (show / "feed" / "transcripts" / "one.vtt").write_text("WEBVTT\n\n00:00.000 --> 00:01.000\nHi\n",
                                                           encoding="utf-8")
     assert run_clirunner("feed", "--quiet").code == 0
-    return show
 
 
 def test_a_good_show_passes(published: Path) -> None:

@@ -15,15 +15,26 @@ import podcastparser
 import pytest
 from lxml import etree
 
-from conftest import assert_one_line_error, run_clirunner, run_subprocess
+from conftest import assert_one_line_error, building_show, copy_show, run_clirunner, run_subprocess
 from show_helpers import BASE, NO_STINGS, configure, process, write_metadata
 
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST = "https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/1.0.md"
 
+@pytest.fixture(scope="module")
+def _published(tmp_path_factory: pytest.TempPathFactory, template_show: Path, speech_wav: Path) -> Path:
+    """A show with two processed episodes, the older with hostile text and chapters (built once)."""
+    with building_show(tmp_path_factory, template_show, "feed") as show:
+        _publish(show, speech_wav)
+    return show
+
+
 @pytest.fixture
-def published(show: Path, speech_wav: Path) -> Path:
-    """A show with two processed episodes, the older with hostile text and chapters."""
+def published(_published: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return copy_show(_published, tmp_path, monkeypatch)
+
+
+def _publish(show: Path, speech_wav: Path) -> None:
     configure(show)
     write_metadata(show, "older", title='Café & "friends" <b>bold</b>', date="2026-01-05T10:00:00Z", number=1,
                    notes="Hello <script>alert(1)</script> <img src=x onerror=alert(1)> see [@abrams2021] "
@@ -33,7 +44,6 @@ def published(show: Path, speech_wav: Path) -> Path:
     write_metadata(show, "newer", title="Newer", date="2026-02-05T10:00:00Z", number=2, notes="Plain notes.")
     process(speech_wav, "older")
     process(speech_wav, "newer")
-    return show
 
 
 def test_podcastparser_reads_every_episode(published: Path) -> None:
