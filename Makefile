@@ -61,12 +61,13 @@ test-fast: $(VENV)/.installed-dev
 
 ## bench: time rkaudio against its peers: processing a generated hour-long recording, levelling
 ## a panel of voices, transcribing the committed speech clips, coverage on the three-voice panels,
-## and building the site of a 100-episode show (see BENCHMARKS.md)
+## speaker labels on the conversations, and building the site of a 100-episode show (see BENCHMARKS.md)
 bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/leveller.py
 	$(BIN)/python bench/transcribe.py
 	$(BIN)/python bench/coverage.py
+	$(BIN)/python bench/speakers.py
 	$(BIN)/python bench/site.py
 
 ## stings: re-synthesise the demo show's intro and outro (they are committed)

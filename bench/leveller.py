@@ -25,7 +25,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import meter
 import report
 from run import OUT, REPO, BenchError, console_script, make_show, tool_env
 from timing import log_tail, timed_run
@@ -122,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
             q = quality(x, layout, output)
             rows.append((key, label, q))
     base = statistics.median(times["rkaudio"])
-    lines = [f"## Levelling speakers", "",
+    lines = ["## Levelling speakers", "",
              f"Run on {date} with `python bench/leveller.py` (what `make bench` runs).", "",
              f"- Machine: {machine}",
              f"- Input: a {minutes:.1f}-minute panel built from the committed speech clips: "

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,6 +19,7 @@ import webvtt
 
 from rkaudio.review.server import ReviewServer
 
+from browser_helpers import chromium, missing
 from review_helpers import SLUG, UNSURE_WORD, make_episode, running_server
 from show_helpers import write_metadata
 from transcript_helpers import shown_lines
@@ -30,46 +28,15 @@ pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[1]
 AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
-CHROMIUM = os.environ.get("RKAUDIO_CHROMIUM", "/usr/bin/chromium")
-CHROMEDRIVER = os.environ.get("RKAUDIO_CHROMEDRIVER", "/usr/bin/chromedriver")
-# Read at import, before the autouse fixture clears RKAUDIO_* from the environment.
-REQUIRED = os.environ.get("RKAUDIO_REQUIRE_BROWSER") == "1"
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--autoplay-policy=no-user-gesture-required", "--window-size=1280,1000")
 WAIT_S = 10.0
-
-
-def _missing(reason: str) -> None:
-    if REQUIRED:
-        pytest.fail(f"{reason}, and RKAUDIO_REQUIRE_BROWSER=1 requires the browser tests to run")
-    pytest.skip(f"{reason} (apt-get install chromium chromium-driver; set RKAUDIO_REQUIRE_BROWSER=1 to fail instead)")
+_missing = missing
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     """One headless Chromium for the module, with a fresh profile; selenium never downloads a driver."""
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        _missing("selenium is not installed")
-    for path in (CHROMIUM, CHROMEDRIVER):
-        if not (Path(path).is_file() and os.access(path, os.X_OK)):
-            _missing(f"{path} not found")
-    profile = tempfile.mkdtemp(prefix="rkaudio-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.set_script_timeout(30)
-    try:
+    with chromium() as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 @pytest.fixture

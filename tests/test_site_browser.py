@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from site_helpers import build_show
+from browser_helpers import chromium
 from test_review_browser import AXE, REPO, _missing, browser, wait_for  # noqa: F401 - browser is a fixture
 
 pytestmark = pytest.mark.browser
@@ -169,39 +170,20 @@ def test_reduced_motion_is_honoured(browser, site: Path) -> None:
 def test_without_javascript_the_transcript_notes_and_player_work(site: Path) -> None:
     """The same pages in a Chromium with JavaScript off: everything is there, the player has its
     controls, and each time links to the MP3 at that moment."""
-    import os
-    import shutil
-    import tempfile
+    from selenium.webdriver.common.by import By
 
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-        from selenium.webdriver.common.by import By
-    except ImportError:
-        _missing("selenium is not installed")
-    from test_review_browser import CHROMEDRIVER, CHROMIUM, CHROMIUM_FLAGS
+    with chromium(javascript=False) as driver:
+        _read_without_javascript(driver, site, By)
 
-    for path in (CHROMIUM, CHROMEDRIVER):
-        if not (Path(path).is_file() and os.access(path, os.X_OK)):
-            _missing(f"{path} not found")
-    profile = tempfile.mkdtemp(prefix="rkaudio-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    try:
-        driver.get((site / "episodes" / "older" / "index.html").as_uri())
-        assert driver.find_element(By.ID, "player").get_attribute("controls") is not None
-        assert "Welcome to Radical Kindness" in driver.find_element(By.ID, "transcript").text
-        assert "Abrams et al., 2021" in driver.find_element(By.CSS_SELECTOR, ".notes").text
-        assert not driver.find_element(By.CSS_SELECTOR, ".transcript-tools").is_displayed()  # search needs JS
-        chapter = driver.find_element(By.XPATH, "//a[contains(., 'More')]")
-        assert chapter.get_attribute("href").endswith("media/older.mp3#t=5")
-        driver.get((site / "index.html").as_uri())
-        assert not driver.find_element(By.ID, "copy-feed").is_displayed()  # the script never ran
-        assert driver.find_element(By.ID, "feed-url").get_attribute("value").endswith("/feed.xml")
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
+
+def _read_without_javascript(driver, site: Path, By) -> None:  # noqa: N803 - selenium's name
+    driver.get((site / "episodes" / "older" / "index.html").as_uri())
+    assert driver.find_element(By.ID, "player").get_attribute("controls") is not None
+    assert "Welcome to Radical Kindness" in driver.find_element(By.ID, "transcript").text
+    assert "Abrams et al., 2021" in driver.find_element(By.CSS_SELECTOR, ".notes").text
+    assert not driver.find_element(By.CSS_SELECTOR, ".transcript-tools").is_displayed()  # search needs JS
+    chapter = driver.find_element(By.XPATH, "//a[contains(., 'More')]")
+    assert chapter.get_attribute("href").endswith("media/older.mp3#t=5")
+    driver.get((site / "index.html").as_uri())
+    assert not driver.find_element(By.ID, "copy-feed").is_displayed()  # the script never ran
+    assert driver.find_element(By.ID, "feed-url").get_attribute("value").endswith("/feed.xml")

@@ -22,26 +22,13 @@ from rkaudio.transcripts.signoff import review_status
 import media_helpers as mh
 from conftest import run_clirunner, run_subprocess
 from show_helpers import NO_STINGS, configure, write_metadata
-from transcript_helpers import speech
+from transcript_helpers import StandInEngine
 from wer_helpers import normalise, wer
 
 SLUG = "talk"
 FIRST = "the first recording talks about bridges between neighbours in the town"
 SECOND = "the second take is about libraries as places where strangers meet"
 SPEECH_DIR = Path(__file__).resolve().parent / "data" / "speech"
-
-
-class _Hears:
-    """An engine that 'hears' fixed words over the speech it is given (no model needed)."""
-
-    name = "stand-in"
-    label = "stand-in engine"
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def transcribe(self, audio, clips):
-        return speech(self.text, clips[0][0]) if clips else []
 
 
 def _process(wav: Path, *extra: str) -> dict:
@@ -81,7 +68,7 @@ def _first_take(show: Path) -> Path:
     """Process the first recording and transcribe it: a machine transcript made for that audio."""
     source = _record(show / "episodes" / "talk.wav", 2.0)
     _process(source)
-    made = transcribe_episode(load_show(show), source, SLUG, engine=_Hears(FIRST))
+    made = transcribe_episode(load_show(show), source, SLUG, engine=StandInEngine(FIRST))
     assert made.action == "created"
     if made.published:  # a show that requires reviews publishes nothing unreviewed
         assert _caption_text(_published(show)) == FIRST
@@ -97,7 +84,7 @@ def test_a_replaced_recording_nobody_reviewed_is_transcribed_again(episode: Path
     code, row = _check_row(episode)
     assert code == 1 and not row["ok"] and "transcript made for different audio" in row["detail"]
 
-    again = transcribe_episode(load_show(episode), source, SLUG, engine=_Hears(SECOND))
+    again = transcribe_episode(load_show(episode), source, SLUG, engine=StandInEngine(SECOND))
     assert again.action == "remade" and again.published and again.stale is None
     assert _caption_text(episode / "transcripts" / f"{SLUG}.vtt") == SECOND
     assert _caption_text(_published(episode)) == SECOND
@@ -131,11 +118,11 @@ def test_a_reviewed_transcript_of_other_audio_is_kept_flagged_held_back_and_merg
     assert code == 1 and "transcript made for different audio" in row["detail"]
 
     # Transcribing without --retranscribe keeps the reviewer's work and says why.
-    kept = transcribe_episode(load_show(episode), source, SLUG, engine=_Hears(SECOND))
+    kept = transcribe_episode(load_show(episode), source, SLUG, engine=StandInEngine(SECOND))
     assert kept.action == "kept" and not kept.published and vtt.read_bytes() == edited
     assert any("--retranscribe" in w and "a reviewer has worked on it" in w for w in kept.warnings)
 
-    merged = transcribe_episode(load_show(episode), source, SLUG, retranscribe=True, engine=_Hears(SECOND))
+    merged = transcribe_episode(load_show(episode), source, SLUG, retranscribe=True, engine=StandInEngine(SECOND))
     assert merged.action == "merged" and merged.stale is None
     assert "Bridges (sic)" in vtt.read_text(encoding="utf-8")  # the reviewer's cue survives
     code, row = _check_row(episode)

@@ -17,7 +17,7 @@ import webvtt
 
 import media_helpers as mh
 from conftest import assert_one_line_error, run_clirunner, run_subprocess
-from transcript_helpers import assert_transcribed, caption_text, shown_lines
+from transcript_helpers import StandInEngine, assert_transcribed, caption_text, shown_lines
 from wer_helpers import clip_wer_limit, normalise, wer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -259,37 +259,20 @@ def test_edit_survives_with_a_stand_in_engine(show: Path) -> None:
 
     source = mh.write_wav(show / "episodes" / "ep.wav", mh.speech(6.0, rate=16000), 16000)
     settings = load_show(show)
-    first = transcribe_episode(settings, source, "ep", engine=_StandIn("hello there. this is a test."))
+    first = transcribe_episode(settings, source, "ep", engine=StandInEngine("hello there. this is a test."))
     assert first.action == "created"
     vtt = show / "transcripts" / "ep.vtt"
     _edit_first_cue(vtt, "Hello there. This is a reviewed test.")
     edited = vtt.read_bytes()
-    again = transcribe_episode(settings, source, "ep", engine=_StandIn("something else entirely"))
+    again = transcribe_episode(settings, source, "ep", engine=StandInEngine("something else entirely"))
     assert again.action == "kept" and again.asr is None
     assert vtt.read_bytes() == edited
     merged = transcribe_episode(settings, source, "ep", retranscribe=True,
-                                engine=_StandIn("something else entirely"))
+                                engine=StandInEngine("something else entirely"))
     assert merged.action == "merged"
     assert "This is a reviewed test." in vtt.read_text(encoding="utf-8")
     assert any(p.suffix == ".vtt" for p in merged.archived) or edited in [
         p.read_bytes() for p in (show / "transcripts" / "history" / "ep").iterdir()]
-
-
-class _StandIn:
-    """An engine that 'hears' fixed words spread over the speech it is given (unit tests only)."""
-
-    name = "stand-in"
-    label = "stand-in engine"
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def transcribe(self, audio, clips):
-        from transcript_helpers import speech
-        return speech(self.text, clips[0][0]) if clips else []
-
-    def transcribe_sequential(self, audio, clips):
-        return []
 
 
 def test_new_transcript_page_takes_the_recordings_name(show: Path) -> None:
@@ -298,11 +281,11 @@ def test_new_transcript_page_takes_the_recordings_name(show: Path) -> None:
     from rkaudio.show.config import load_show
 
     source = mh.write_wav(show / "episodes" / "Kindness at work.wav", mh.speech(6.0, rate=16000), 16000)
-    transcribe_episode(load_show(show), source, "ep", engine=_StandIn("one two three four"))
+    transcribe_episode(load_show(show), source, "ep", engine=StandInEngine("one two three four"))
     page = show / "feed" / "transcripts" / "ep.html"
     assert "<title>Kindness at work: transcript</title>" in page.read_text(encoding="utf-8")
     renamed = source.rename(source.with_name("take-2.wav"))
-    transcribe_episode(load_show(show), renamed, "ep", retranscribe=True, engine=_StandIn("one two three five"))
+    transcribe_episode(load_show(show), renamed, "ep", retranscribe=True, engine=StandInEngine("one two three five"))
     assert "<title>Kindness at work: transcript</title>" in page.read_text(encoding="utf-8")
 
 
@@ -311,8 +294,8 @@ def test_stand_in_words_shift_by_the_offset(show: Path) -> None:
     from rkaudio.show.config import load_show
 
     source = mh.write_wav(show / "episodes" / "ep.wav", mh.speech(6.0, rate=16000), 16000)
-    transcribe_episode(load_show(show), source, "a", engine=_StandIn("one two three four"))
-    transcribe_episode(load_show(show), source, "b", engine=_StandIn("one two three four"), offset_s=2.5)
+    transcribe_episode(load_show(show), source, "a", engine=StandInEngine("one two three four"))
+    transcribe_episode(load_show(show), source, "b", engine=StandInEngine("one two three four"), offset_s=2.5)
     a = webvtt.read(str(show / "transcripts" / "a.vtt")).captions
     b = webvtt.read(str(show / "transcripts" / "b.vtt")).captions
     assert [c.text for c in a] == [c.text for c in b]

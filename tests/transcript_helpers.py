@@ -89,3 +89,20 @@ def assert_transcribed(root: Path, slug: str, reference: str, *, max_wer: float)
     error_rate = wer(reference, caption_text(captions))
     assert error_rate < max_wer, (error_rate, caption_text(captions))
     return captions
+
+
+class StandInEngine:
+    """An engine that 'hears' fixed words spread from the start of each batch of speech it is
+    given, and nothing when asked to decode sequentially (unit tests only: no model needed)."""
+
+    name = "stand-in"
+    label = "stand-in engine"
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def transcribe(self, audio, clips):
+        return speech(self.text, clips[0][0]) if clips else []
+
+    def transcribe_sequential(self, audio, clips):
+        return []

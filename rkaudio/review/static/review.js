@@ -864,6 +864,8 @@
       return b;
     }));
     $("notice").hidden = false;
+    // A reload can restore the page scrolled down: bring the choice into view, clear of the bar.
+    $("notice").scrollIntoView({ block: "nearest" });
   }
   function hideNotice() { $("notice").hidden = true; }
 
