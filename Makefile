@@ -66,7 +66,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/leveller.py
 	$(BIN)/python bench/transcribe.py
-	$(BIN)/python bench/coverage.py
+	$(BIN)/python bench/voice_coverage.py
 	$(BIN)/python bench/speakers.py
 	$(BIN)/python bench/site.py
 

@@ -261,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         time_commands(commands, wav, normalise(reference), args.runs)
     given = argv if argv is not None else sys.argv[1:]
     shown = ["DIR" if k and given[k - 1] == "--baseline-src" else a for k, a in enumerate(given)]
-    line = "python bench/coverage.py" + "".join(f" {a}" for a in shown)
+    line = "python bench/voice_coverage.py" + "".join(f" {a}" for a in shown)
     markdown = render(before, after, commands, seconds, args.runs, machine, date, line)
     print()
     print(markdown)
