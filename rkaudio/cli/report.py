@@ -195,8 +195,9 @@ def transcript_lines(t: TranscriptReport, root: Path, *, brief: bool = False) ->
     if t.speakers is not None:
         d = t.speakers
         names = ", ".join(d.speakers) or "none"
+        loading = f", after {d.load_s:.1f} s loading the diarizer" if d.load_s >= 1 else ""
         lines.append(f"  speakers: {len(d.speakers)} voice(s) told apart ({names}) in {d.elapsed_s:.1f} s "
-                     f"({d.realtime_factor:.0f}x real time)")
+                     f"({d.realtime_factor:.0f}x real time){loading}")
     elif t.speakers_note:
         lines.append(f"  {t.speakers_note}")
     if t.offset_s:
@@ -242,7 +243,8 @@ def transcript_json(t: TranscriptReport, root: Path) -> dict[str, Any]:
         "reviewer_cues": t.reviewer_cues, "offset_s": round(t.offset_s, 3), "asr": asr,
         "speakers": None if t.speakers is None else {
             "labels": t.speakers.speakers, "turns": len(t.speakers.turns),
-            "elapsed_s": round(t.speakers.elapsed_s, 3), "realtime_factor": round(t.speakers.realtime_factor, 1)},
+            "elapsed_s": round(t.speakers.elapsed_s, 3), "realtime_factor": round(t.speakers.realtime_factor, 1),
+            "load_s": round(t.speakers.load_s, 3)},
         "speakers_note": t.speakers_note,
         "written": [_rel(p, root) for p in t.written], "archived": [_rel(p, root) for p in t.archived],
         "findings": [finding_json(f) for f in t.findings], "warnings": t.warnings,

@@ -16,6 +16,7 @@ give the same voices the same labels, and the names a reviewer gave them.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib.util
 import io
 import logging
@@ -62,6 +63,8 @@ class Diarization:
     #: Seconds of audio diarized, and of work.
     duration: float = 0.0
     elapsed_s: float = 0.0
+    #: Seconds spent loading the diarizer first (PyTorch and the models; once a process).
+    load_s: float = 0.0
 
     @property
     def speakers(self) -> list[str]:
@@ -74,13 +77,13 @@ class Diarization:
     def shifted(self, seconds: float) -> Diarization:
         """The same, with every turn moved ``seconds`` later (the intro's lead)."""
         turns = tuple(SpeakerTurn(t.start + seconds, t.end + seconds, t.speaker) for t in self.turns)
-        return Diarization(turns, self.voices, self.duration, self.elapsed_s)
+        return dataclasses.replace(self, turns=turns)
 
     def renamed(self, names: Mapping[str, str]) -> Diarization:
         """The same, with labels replaced where ``names`` maps them."""
         turns = tuple(SpeakerTurn(t.start, t.end, names.get(t.speaker, t.speaker)) for t in self.turns)
         voices = tuple(Voice(names.get(v.label, v.label), v.voiceprint) for v in self.voices)
-        return Diarization(turns, voices, self.duration, self.elapsed_s)
+        return dataclasses.replace(self, turns=turns, voices=voices)
 
 
 def carry_over(new: Diarization, earlier: Sequence[Voice]) -> Diarization:
@@ -183,10 +186,12 @@ def diarize_samples(samples: np.ndarray, *, count: int | None = None,
     """
     import time
 
-    started = time.perf_counter()
+    loading = time.perf_counter()
     duration = len(samples) / SAMPLE_RATE
     audio = samples.astype(np.float32) / 32768 if samples.dtype == np.int16 else samples.astype(np.float32)
     diarizer = _diarizer()
+    started = time.perf_counter()
+    load_s = started - loading
     with _LOCK, _quiet():
         clusterers = _fix_count(diarizer, count)
         try:
@@ -205,12 +210,12 @@ def diarize_samples(samples: np.ndarray, *, count: int | None = None,
     elapsed = time.perf_counter() - started
     segments = [(start, end, who) for start, end, who in segments if end > start]
     if not segments:
-        return Diarization((), (), duration, elapsed)
+        return Diarization((), (), duration, elapsed, load_s)
     centroids = {str(k): np.asarray(v, dtype=np.float64) for k, v in (centroids or {}).items()}
     if sum(end - start for start, end, _ in segments) < MIN_SPEECH_S and len({s for _, _, s in segments}) > 1:
         first = segments[0][2]
         segments = [(start, end, first) for start, end, _ in segments]
-    return _labelled(segments, centroids, duration, elapsed)
+    return dataclasses.replace(_labelled(segments, centroids, duration, elapsed), load_s=load_s)
 
 
 def _labelled(segments: list[tuple[float, float, str]], centroids: Mapping[str, np.ndarray],
