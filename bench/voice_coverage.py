@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -149,6 +150,8 @@ def time_commands(commands: list[Command], wav: Path, reference: str, runs: int)
                 command.coverage.append(data["asr"].get("coverage", float("nan")))
                 command.redecoded.append(data["asr"].get("redecoded", {}).get("windows", 0))
                 plain = (show / "transcripts" / f"{slug}.txt").read_text(encoding="utf-8")
+                # A speaker named where they start ("Speaker 2: ...") is not a word that was spoken.
+                plain = re.sub(r"^Speaker \d+: ", "", plain, flags=re.M)
                 command.wers.append(wer(reference, plain))
                 print(f"  {command.label}: {result.wall_s:.1f} s, CPU {command.cpu[-1]:.1f} s, "
                       f"load {command.load[-1]:.2f} before, peak {result.tree_peak_bytes / report.MB:.0f} MB, "
@@ -216,6 +219,11 @@ def render(before: list[PanelResult], after: list[PanelResult], commands: list[C
     if rtf is not None:
         lines.append(f"- transcription end to end at least {TARGET_RTF:g}× real time: {rtf:.1f}× — "
                      f"{'met' if rtf >= TARGET_RTF else 'NOT met'}")
+        labelled = [c for c in commands if c.label.endswith("speaker labels on")]
+        if labelled:
+            both = seconds / statistics.median(r.wall_s for r in labelled[0].runs)
+            lines.append(f"- with speaker labels as well (the diarizer's own target is 30× on its own, in "
+                         f"the speaker-label section): {both:.1f}× end to end")
     lines += ["", "Notes:", "",
               "- Coverage of detected speech (end to end) is rkaudio's own measure, reported by `rkaudio "
               "transcribe --json`: the fraction of the speech Silero found that lies within 0.3 s of a word.",
@@ -254,7 +262,10 @@ def main(argv: list[str] | None = None) -> int:
         wav, reference, seconds = programme.build_programme(ffmpeg, args.minutes, OUT)
         env = {k: v for k, v in os.environ.items() if not k.startswith("RKAUDIO_") and k != "PYTHONPATH"}
         env["RKAUDIO_FFMPEG"] = ffmpeg
-        commands.append(Command("this rkaudio", env))
+        # The transcript alone (speaker labels off), then as `process` makes it by default, with
+        # the diarizer labelling speakers: the target is the first; the second shows what labels cost.
+        commands.append(Command("this rkaudio, speaker labels off", {**env, "RKAUDIO_SPEAKERS": "off"}))
+        commands.append(Command("this rkaudio, speaker labels on", {**env, "RKAUDIO_SPEAKERS": "auto"}))
         if args.baseline_src is not None:
             commands.append(Command(f"baseline ({args.baseline_src.name})",
                                     {**env, "PYTHONPATH": str(args.baseline_src.resolve())}))
