@@ -15,8 +15,6 @@ Needs:  espeak-ng, flite, festival and festvox-us-slt-hts (Debian); ffmpeg from 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -25,15 +23,10 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-RATE = 16_000
-
-VOICES = {
-    "espeak-m3": ("espeak-ng", "en-us+m3"),
-    "espeak-f2": ("espeak-ng", "en+f2"),
-    "flite-rms": ("flite", "rms"),
-    "flite-awb": ("flite", "awb"),
-    "festival-slt": ("festival", "cmu_us_slt_arctic_hts"),
-}
+# The voices, the synthesisers and ffmpeg are the panels' (tests/data/panels/make_panels.py).
+sys.path.insert(0, str(HERE.parent / "panels"))
+from make_panels import RATE, VOICES, ffmpeg  # noqa: E402
+from make_panels import synthesise as synthesise_turn  # noqa: E402
 
 # speaker -> (voice, gain in dB): unequal microphones.
 # Each turn: (speaker, text, gap after it in seconds; negative: the next speaker cuts in).
@@ -75,31 +68,11 @@ LEAD_S, TAIL_S = 0.5, 0.7
 ROOM_DBFS = -64.0
 
 
-def ffmpeg() -> str:
-    found = os.environ.get("RKAUDIO_FFMPEG") or shutil.which("ffmpeg")
-    if found:
-        return found
-    try:
-        import imageio_ffmpeg
-    except ImportError:
-        sys.exit("make_conversations.py: no ffmpeg: set RKAUDIO_FFMPEG or put ffmpeg on PATH")
-    return imageio_ffmpeg.get_ffmpeg_exe()
-
-
 def synthesise(voice: str, text: str, folder: Path) -> np.ndarray:
-    engine, name = VOICES[voice]
-    if shutil.which({"festival": "text2wave"}.get(engine, engine)) is None:
-        sys.exit(f"make_conversations.py: {engine} is not installed (apt-get install espeak-ng flite "
-                 "festival festvox-us-slt-hts)")
-    source, wav = folder / "text.txt", folder / "turn.wav"
-    source.write_text(text + "\n", encoding="utf-8")
-    if engine == "espeak-ng":
-        cmd = ["espeak-ng", "-v", name, "-s", "160", "-f", str(source), "-w", str(wav)]
-    elif engine == "flite":
-        cmd = ["flite", "-voice", name, "-f", str(source), "-o", str(wav)]
-    else:
-        cmd = ["text2wave", "-eval", f"(voice_{name})", "-o", str(wav), str(source)]
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    """One turn in ``voice`` (synthesised as the panels are), trimmed of silence and brought to
+    -20 LUFS, as float samples at 16 kHz."""
+    wav = folder / "turn.wav"
+    synthesise_turn(voice, text, wav, folder)
     trim = "silenceremove=start_periods=1:start_threshold=-50dB:start_silence=0.02"
     raw = subprocess.run([ffmpeg(), "-hide_banner", "-loglevel", "error", "-i", str(wav),
                           "-af", f"aresample={RATE},{trim},areverse,{trim},areverse,loudnorm=I=-20:TP=-3:LRA=20",
