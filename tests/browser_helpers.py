@@ -54,3 +54,10 @@ def chromium(*, javascript: bool = True) -> Iterator[object]:
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """One headless Chromium for a test module, with a fresh profile (see `chromium`)."""
+    with chromium() as driver:
+        yield driver

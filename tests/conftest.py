@@ -25,6 +25,9 @@ from typer.testing import CliRunner
 
 import media_helpers as mh
 
+#: The `browser` fixture (headless Chromium) for the browser tests.
+pytest_plugins = ("browser_helpers",)
+
 # --- isolation ------------------------------------------------------------------------------------
 
 _XDG = ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_RUNTIME_DIR")

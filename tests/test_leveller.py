@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rkaudio.audio.leveller import FRAME_S, LevelAnalysis
+
 import leveller_helpers as lh
 import media_helpers as mh
 from conftest import run_subprocess, set_audio
@@ -216,10 +218,8 @@ def test_leveller_setting_must_be_true_or_false(show: Path, recordings) -> None:
 
 # --- the plan, from frames ------------------------------------------------------------------------
 
-def _frames(levels_db: list[tuple[float, float, bool]]) -> "LevelAnalysis":
+def _frames(levels_db: list[tuple[float, float, bool]]) -> LevelAnalysis:
     """A made-up measuring pass: (seconds, LUFS, speech?) stretches, with syllable-like ripple."""
-    from rkaudio.audio.leveller import FRAME_S, LevelAnalysis
-
     energy, speech = [], []
     for seconds, lufs, is_speech in levels_db:
         n = round(seconds / FRAME_S)

@@ -19,7 +19,7 @@ import webvtt
 
 from rkaudio.review.server import ReviewServer
 
-from browser_helpers import chromium, missing
+from browser_helpers import missing
 from review_helpers import SLUG, UNSURE_WORD, make_episode, running_server
 from show_helpers import write_metadata
 from transcript_helpers import shown_lines
@@ -30,13 +30,6 @@ REPO = Path(__file__).resolve().parents[1]
 AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
 WAIT_S = 10.0
 _missing = missing
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    """One headless Chromium for the module, with a fresh profile; selenium never downloads a driver."""
-    with chromium() as driver:
-        yield driver
 
 
 @pytest.fixture

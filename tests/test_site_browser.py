@@ -12,7 +12,7 @@ import pytest
 
 from site_helpers import build_show
 from browser_helpers import chromium
-from test_review_browser import AXE, REPO, _missing, browser, wait_for  # noqa: F401 - browser is a fixture
+from test_review_browser import AXE, REPO, _missing, wait_for
 
 pytestmark = pytest.mark.browser
 
