@@ -35,7 +35,6 @@ import media_helpers as mh  # noqa: E402
 
 from rkaudio.audio import ffmpeg_tool  # noqa: E402
 
-BENCHMARKS_MD = REPO / "BENCHMARKS.md"
 SECTION = "leveller"
 LOUT = OUT / "leveller"
 OFFSETS_DB = [0.0, -15.0, -7.0]
@@ -150,10 +149,7 @@ def main(argv: list[str] | None = None) -> int:
               "- rkaudio's time includes measuring, calibrating, the limiter and the check of the "
               "delivered MP3; dynaudnorm and speechnorm are one pass with no loudness target."]
     markdown = "\n".join(lines) + "\n"
-    print(markdown)
-    (LOUT / "results.md").write_text(markdown, encoding="utf-8")
-    if not args.no_write:
-        report.update_file(BENCHMARKS_MD, markdown, SECTION)
+    report.publish(markdown, SECTION, results=LOUT / "results.md", write=not args.no_write)
     return 0
 
 

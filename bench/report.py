@@ -21,6 +21,7 @@ from meter import Level
 from timing import RunResult
 
 SECTION = "process"
+BENCHMARKS_MD = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
 #: Targets from the issues: rkaudio, leveller included, within 1.6x a bare MP3 encode (1.5x was
 #: the target before the leveller), and flat memory under 300 MB.
 TARGET_RATIO = 1.6
@@ -236,3 +237,16 @@ def update_file(path: Path, body: str, section: str = SECTION) -> None:
     tmp = path.with_name(path.name + ".part")
     tmp.write_text(new, encoding="utf-8")
     tmp.replace(path)
+
+
+def publish(markdown: str, section: str, *, results: Path | None = None, write: bool = True) -> None:
+    """Print a benchmark's section, keep it in ``results`` (a results.md), and unless ``write`` is
+    false put it into BENCHMARKS.md between the section's markers."""
+    print()
+    print(markdown)
+    if results is not None:
+        results.parent.mkdir(parents=True, exist_ok=True)
+        results.write_text(markdown, encoding="utf-8")
+    if write:
+        update_file(BENCHMARKS_MD, markdown, section)
+        print(f"Updated BENCHMARKS.md (section bench:{section})")

@@ -197,9 +197,7 @@ def main() -> int:
         runs = speed(long_conversation(args.minutes, Path(scratch)), args.runs)
     command = "python bench/speakers.py" + ("" if args.minutes == 10 else f" --minutes {args.minutes:g}")
     body = render(rows, runs, args.minutes, command)
-    print(body)
-    if not args.no_write:
-        report.update_file(REPO / "BENCHMARKS.md", body, SECTION)
+    report.publish(body, SECTION, write=not args.no_write)
     return 0
 
 

@@ -52,7 +52,6 @@ from wer_helpers import normalise  # noqa: E402  (the tests' scorer, so both agr
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 OUT = BENCH / "out" / "transcribe"
-BENCHMARKS_MD = REPO / "BENCHMARKS.md"
 SECTION = "transcribe"
 CLIPS = [(REPO / "episodes" / "welcome-to-radical-kindness.flac",
           REPO / "episodes" / "welcome-to-radical-kindness.script.txt")]
@@ -356,12 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     command = "`python " + command
     markdown = render(tools, seconds, len(reference.split()), args.runs, machine, date, command,
                       missing_openai=not has_openai_whisper())
-    print()
-    print(markdown)
-    (OUT / "results.md").write_text(markdown, encoding="utf-8")
-    if not args.no_write:
-        report.update_file(BENCHMARKS_MD, markdown, SECTION)
-        print(f"Updated BENCHMARKS.md (section bench:{SECTION})")
+    report.publish(markdown, SECTION, results=OUT / "results.md", write=not args.no_write)
     return 0
 
 
