@@ -35,16 +35,14 @@ from timing import RunResult, log_tail, timed_run
 from rkaudio.audio import ffmpeg_tool
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from coverage_helpers import REACH_S, covered  # noqa: E402  (the tests' measure, so both agree)
 from wer_helpers import normalise, wer  # noqa: E402  (the tests' scorer, so both agree)
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 OUT = BENCH / "out" / "coverage"
 PANELS = REPO / "tests" / "data" / "panels"
-BENCHMARKS_MD = REPO / "BENCHMARKS.md"
 SECTION = "coverage"
-#: How far a word covers the speech around it (the issue's tolerance).
-REACH_S = 0.3
 #: Targets from the issue.
 TARGET_COVERAGE = 0.97
 TARGET_TURN = 0.85
@@ -57,19 +55,6 @@ def panels() -> list[tuple[Path, list[dict]]]:
         data = json.loads(truth.read_text(encoding="utf-8"))
         found.append((PANELS / data["audio"], data["turns"]))
     return found
-
-
-def covered(start: float, end: float, spans: list[tuple[float, float]]) -> float:
-    """Seconds of ``start``-``end`` within ``REACH_S`` of a word (computed here, not by rkaudio)."""
-    reached = sorted((max(start, s - REACH_S), min(end, e + REACH_S)) for s, e in spans
-                     if e + REACH_S > start and s - REACH_S < end)
-    total, at = 0.0, start
-    for low, high in reached:
-        low = max(low, at)
-        if high > low:
-            total += high - low
-            at = high
-    return total
 
 
 @dataclass
@@ -274,12 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     shown = ["DIR" if k and given[k - 1] == "--baseline-src" else a for k, a in enumerate(given)]
     line = "python bench/voice_coverage.py" + "".join(f" {a}" for a in shown)
     markdown = render(before, after, commands, seconds, args.runs, machine, date, line)
-    print()
-    print(markdown)
-    (OUT / "results.md").write_text(markdown, encoding="utf-8")
-    if not args.no_write:
-        report.update_file(BENCHMARKS_MD, markdown, SECTION)
-        print(f"Updated BENCHMARKS.md (section bench:{SECTION})")
+    report.publish(markdown, SECTION, results=OUT / "results.md", write=not args.no_write)
     return 0
 
 

@@ -14,12 +14,11 @@ from pathlib import Path
 import pytest
 
 from conftest import run_clirunner
+from coverage_helpers import REACH_S, covered
 from wer_helpers import wer
 
 PANELS = Path(__file__).resolve().parent / "data" / "panels"
 PANEL_NAMES = sorted(p.name.removesuffix(".turns.json") for p in PANELS.glob("*.turns.json"))
-#: How far a word covers the speech around it, as in the issue's measure (and `speech.coverage`).
-REACH_S = 0.3
 
 pytestmark = [pytest.mark.speech, pytest.mark.slow]
 
@@ -30,16 +29,7 @@ def _turns(name: str) -> list[dict]:
 
 def _covered(turn: dict, words) -> float:
     """Seconds of the turn within 0.3 s of a word: computed here, not with rkaudio's own measure."""
-    start, end = turn["start"], turn["end"]
-    reached = sorted((max(start, w.start - REACH_S), min(end, w.end + REACH_S)) for w in words
-                     if w.end + REACH_S > start and w.start - REACH_S < end)
-    total, at = 0.0, start
-    for low, high in reached:
-        low = max(low, at)
-        if high > low:
-            total += high - low
-            at = high
-    return total
+    return covered(turn["start"], turn["end"], ((w.start, w.end) for w in words))
 
 
 @pytest.fixture(scope="module")
