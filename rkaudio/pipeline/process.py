@@ -33,7 +33,7 @@ from ..publishing.id3 import episode_tags, write_episode_tags
 from ..publishing.shownotes import Notes, episode_notes, show_library
 from ..show.paths import EpisodePaths, episode_paths, written_folders
 from ..show.settings import AudioSettings, Show, TranscriptSettings
-from ..show.state import AudioIdentity, EpisodeState, write_state
+from ..show.state import AudioIdentity, EpisodeState, show_lock, write_state
 from ..transcripts.signoff import review_status
 from ..transcripts.store import published_text
 from .transcribe import (
@@ -133,17 +133,20 @@ def process_episode(show: Show, source: Path, *, slug: str | None = None, title:
     source = source.expanduser().resolve() if source.exists() else source
     info = ffmpeg_tool.probe(source)
     check_wav_complete(source)
-    name = slug_for(show, source, slug)
-    paths = episode_paths(show.root, name)
-    # A hand-edited transcript or metadata file that does not parse, show notes citing research the
-    # library lacks, or a transcript engine that is not installed or has no model, stop the run
-    # before any work rather than after it.
     recording = audio_identity(source, 0.0).sha256
-    if transcribe is not None:
-        check_ready(show, name, transcribe, retranscribe=retranscribe, recording_sha256=recording)
-    else:
-        check_reviewed(show, name)
-    prepared = prepare(show, name, title=title, source=source)
+    # The slug and the episode's number are chosen from the episodes there are, and its metadata
+    # file written, in one turn of the show's lock: runs started together never share a number.
+    with show_lock(show.root):
+        name = slug_for(show, source, slug)
+        # A hand-edited transcript or metadata file that does not parse, show notes citing research
+        # the library lacks, or a transcript engine that is not installed or has no model, stop the
+        # run before any work rather than after it.
+        if transcribe is not None:
+            check_ready(show, name, transcribe, retranscribe=retranscribe, recording_sha256=recording)
+        else:
+            check_reviewed(show, name)
+        prepared = prepare(show, name, title=title, source=source)
+    paths = episode_paths(show.root, name)
 
     plan = plan_audio(source, info, settings, on_progress=on_progress)
     # What the transcript must be timed to: this recording, after this intro.
@@ -156,21 +159,26 @@ def process_episode(show: Show, source: Path, *, slug: str | None = None, title:
         raise WorkspaceError(f"cannot create the output folder: {exc.strerror}", paths.mp3.parent) from None
     master = paths.master if settings.keep_master else None
 
-    with atomic_path(paths.mp3) as tmp_mp3, \
-            (atomic_path(master) if master else contextlib.nullcontext()) as tmp_master:
-        audio = finish_audio(plan, tmp_mp3, master=tmp_master, on_progress=on_progress)
-        # The transcript goes into the MP3's tags, so it is made before the MP3 is published.
-        if transcribe is not None:
-            transcript = transcribe_episode(show, source, name, title=prepared.episode.title, settings=transcribe,
-                                            retranscribe=retranscribe, offset_s=plan.intro_lead, audio=audio_id,
-                                            on_progress=on_progress)
-        else:
-            transcript = refresh_transcript(show, name, title=prepared.episode.title, audio=audio_id)
-        text = published_text(show.root, name) if transcript is not None else ""
-        write_episode_tags(tmp_mp3, episode_tags(show, prepared.episode, prepared.notes, transcript_text=text,
-                                                 duration=audio.duration))
-
-    write_state(show.root, name, EpisodeState(audio_id, source_name(show, source)))
+    # The MP3 is published and the feed rebuilt after it in one turn of the show's lock, taken once
+    # the audio and speech work is done: the feed then lists every episode finished by that moment,
+    # this one included, and no run's rebuild from an older view lands after it.
+    with contextlib.ExitStack() as publishing:
+        with atomic_path(paths.mp3) as tmp_mp3, \
+                (atomic_path(master) if master else contextlib.nullcontext()) as tmp_master:
+            audio = finish_audio(plan, tmp_mp3, master=tmp_master, on_progress=on_progress)
+            # The transcript goes into the MP3's tags, so it is made before the MP3 is published.
+            if transcribe is not None:
+                transcript = transcribe_episode(show, source, name, title=prepared.episode.title,
+                                                settings=transcribe, retranscribe=retranscribe,
+                                                offset_s=plan.intro_lead, audio=audio_id, on_progress=on_progress)
+            else:
+                transcript = refresh_transcript(show, name, title=prepared.episode.title, audio=audio_id)
+            text = published_text(show.root, name) if transcript is not None else ""
+            write_episode_tags(tmp_mp3, episode_tags(show, prepared.episode, prepared.notes, transcript_text=text,
+                                                     duration=audio.duration))
+            publishing.enter_context(show_lock(show.root))
+        write_state(show.root, name, EpisodeState(audio_id, source_name(show, source)))
+        feed = update_feed(show)
 
     warnings = list(audio.warnings)
     if swept:
@@ -181,7 +189,6 @@ def process_episode(show: Show, source: Path, *, slug: str | None = None, title:
         review = review_status(show.root, name)
         if not review.reviewed:
             warnings.append(f"transcript: {review.describe()}; review it with 'rkaudio review {name}'")
-    feed = update_feed(show)
     if feed is None:
         warnings.append("show.base_url is not set in show.toml, so the feed was not built")
     elif name in dict(feed.held_back):

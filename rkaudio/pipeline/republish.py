@@ -23,6 +23,7 @@ from ..publishing.id3 import episode_tags, mp3_duration, write_episode_tags
 from ..publishing.shownotes import episode_notes, show_library
 from ..show.paths import EpisodePaths
 from ..show.settings import Show
+from ..show.state import show_lock
 from ..transcripts.signoff import ReviewStatus, record_sign_off
 from ..transcripts.store import published_text, regenerate
 from .transcribe import episode_title
@@ -37,7 +38,13 @@ def republish(show: Show, slug: str) -> FeedReport | None:
 
     An episode with no published MP3 yet is left alone (None). The tags are written on a copy
     that replaces the MP3 only once complete, so a failure leaves the published file as it was.
+    The show's lock is held throughout, so a run publishing the same MP3 cannot interleave.
     """
+    with show_lock(show.root):
+        return _republish(show, slug)
+
+
+def _republish(show: Show, slug: str) -> FeedReport | None:
     mp3 = EpisodePaths(show.root, slug).mp3
     if not mp3.is_file():
         return None

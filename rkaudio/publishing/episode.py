@@ -42,6 +42,7 @@ from ..core.files import write_text_atomic
 from ..show.config import parse_people
 from ..show.paths import EPISODES_DIR, EpisodePaths
 from ..show.settings import Person
+from ..show.state import show_lock
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -274,7 +275,13 @@ def ensure_episode(root: Path, slug: str, draft: EpisodeDraft) -> tuple[Path, li
     """Create ``episodes/<slug>.md`` from ``draft``, or add only the fields it lacks.
 
     Returns the path and the names of the fields written. Fields a person wrote are never changed.
+    The show's lock is held throughout, so two runs at once never give two episodes one number.
     """
+    with show_lock(root):
+        return _ensure_episode(root, slug, draft)
+
+
+def _ensure_episode(root: Path, slug: str, draft: EpisodeDraft) -> tuple[Path, list[str]]:
     path = EpisodePaths(root, slug).metadata
     if not path.exists():
         doc = tomlkit.document()

@@ -29,6 +29,7 @@ from ..core.errors import ConfigError, MetadataError
 from ..core.files import sweep_strays, write_if_changed
 from ..show.paths import FEED_DIR, FEED_FILE, MEDIA_DIR, SHOW_FILE, EpisodePaths, written_folders
 from ..show.settings import Show
+from ..show.state import show_lock
 from ..transcripts.signoff import review_status
 from ..transcripts.store import transcript_stale
 from .episode import Chapter, Episode, list_episodes, read_episode
@@ -246,8 +247,15 @@ def build_feed(show: Show, *, now: datetime | None = None) -> FeedReport:
     """Rebuild ``feed/feed.xml`` (and the chapters files and cover copy) from every episode, and the
     listeners' web site beside it (`site.build_site`). A file is written only if its bytes change.
 
-    Temporary files that runs killed outright left in ``feed/`` are removed first.
+    Temporary files that runs killed outright left in ``feed/`` are removed first. The show's lock
+    is held throughout, so the feed is made from every episode published at that moment and no
+    other run's rebuild from an older view can land after it.
     """
+    with show_lock(show.root):
+        return _build_feed(show, now=now)
+
+
+def _build_feed(show: Show, *, now: datetime | None = None) -> FeedReport:
     url = feed_url(show)
     sweep_strays(written_folders(show.root))
     library = show_library(show)

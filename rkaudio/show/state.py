@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import math
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..core.errors import WorkspaceError
 from ..core.files import write_text_atomic
+from ..core.lock import locked
 from .paths import STATE_DIR
 
 STATE_FORMAT = "rkaudio episode state"
@@ -61,6 +63,16 @@ class EpisodeState:
     audio: AudioIdentity
     #: The recording, as the episode's metadata names it.
     recording: str = ""
+
+
+#: The show lock's file (see `rkaudio.core.lock`).
+LOCK_FILE = "lock"
+
+
+def show_lock(show_root: Path, *, timeout: float | None = None) -> AbstractContextManager[None]:
+    """Hold the show's lock for a read-modify-write of its shared state (see `rkaudio.core.lock`)."""
+    path = show_root / STATE_DIR / LOCK_FILE
+    return locked(path) if timeout is None else locked(path, timeout=timeout)
 
 
 def state_path(show_root: Path, slug: str) -> Path:
