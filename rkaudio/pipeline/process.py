@@ -33,12 +33,12 @@ from ..publishing.id3 import episode_tags, write_episode_tags
 from ..publishing.shownotes import Notes, episode_notes, show_library
 from ..show.paths import EpisodePaths, episode_paths, written_folders
 from ..show.settings import AudioSettings, Show, TranscriptSettings
-from ..show.state import AudioIdentity, EpisodeState, show_lock, write_state
+from ..show.state import AudioIdentity, EpisodeState, RecordingStat, read_state, show_lock, write_state
 from ..transcripts.signoff import review_status
 from ..transcripts.store import published_text
+from .freshness import episode_inputs, recording_sha256
 from .transcribe import (
     TranscriptReport,
-    audio_identity,
     check_ready,
     check_reviewed,
     refresh_transcript,
@@ -120,12 +120,14 @@ def prepare(show: Show, slug: str, *, title: str | None, source: Path | None = N
 
 def process_episode(show: Show, source: Path, *, slug: str | None = None, title: str | None = None,
                     settings: AudioSettings | None = None, transcribe: TranscriptSettings | None = None,
-                    retranscribe: bool = False, on_progress: ProgressCallback = silent) -> ProcessReport:
+                    retranscribe: bool = False, rebuild_feed: bool = True,
+                    on_progress: ProgressCallback = silent) -> ProcessReport:
     """Finish one recording into ``feed/media/<slug>.mp3``; see the module docstring.
 
     With ``transcribe``, the programme is then transcribed with those settings (see
     `rkaudio.pipeline.transcribe`); without, a reviewed transcript that exists is still published
-    again.
+    again. ``rebuild_feed`` False leaves the feed and site to the caller (``build`` rebuilds them
+    once, after all its episodes).
     """
     settings = settings or show.audio
     # What runs that were killed outright left half-written goes first: nobody must publish it.
@@ -133,7 +135,9 @@ def process_episode(show: Show, source: Path, *, slug: str | None = None, title:
     source = source.expanduser().resolve() if source.exists() else source
     info = ffmpeg_tool.probe(source)
     check_wav_complete(source)
-    recording = audio_identity(source, 0.0).sha256
+    # The recording's digest is taken before the lock (an hour of WAV takes a second or two to read).
+    guess = slug_for(show, source, slug)
+    recording = recording_sha256(show, guess, source)
     # The slug and the episode's number are chosen from the episodes there are, and its metadata
     # file written, in one turn of the show's lock: runs started together never share a number.
     with show_lock(show.root):
@@ -177,8 +181,10 @@ def process_episode(show: Show, source: Path, *, slug: str | None = None, title:
             write_episode_tags(tmp_mp3, episode_tags(show, prepared.episode, prepared.notes, transcript_text=text,
                                                      duration=audio.duration))
             publishing.enter_context(show_lock(show.root))
-        write_state(show.root, name, EpisodeState(audio_id, source_name(show, source)))
-        feed = update_feed(show)
+        previous = read_state(show.root, name)
+        inputs = episode_inputs(show, name, recording, settings, transcribe, previous=previous)
+        write_state(show.root, name, EpisodeState(audio_id, source_name(show, source), RecordingStat.of(source), inputs))
+        feed = update_feed(show) if rebuild_feed else None
 
     warnings = list(audio.warnings)
     if swept:
@@ -189,9 +195,9 @@ def process_episode(show: Show, source: Path, *, slug: str | None = None, title:
         review = review_status(show.root, name)
         if not review.reviewed:
             warnings.append(f"transcript: {review.describe()}; review it with 'rkaudio review {name}'")
-    if feed is None:
+    if feed is None and rebuild_feed:
         warnings.append("show.base_url is not set in show.toml, so the feed was not built")
-    elif name in dict(feed.held_back):
+    elif feed is not None and name in dict(feed.held_back):
         warnings.append("not in the feed until its transcript is reviewed (show.toml: transcript.require_review); "
                         f"signing it off in 'rkaudio review {name}' publishes it")
     return ProcessReport(slug=name, source=source, output=paths.mp3, master=master, audio=audio,

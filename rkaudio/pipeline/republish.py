@@ -26,12 +26,13 @@ from ..show.settings import Show
 from ..show.state import show_lock
 from ..transcripts.signoff import ReviewStatus, record_sign_off
 from ..transcripts.store import published_text, regenerate
+from .freshness import record_tags
 from .transcribe import episode_title
 
 log = logging.getLogger(__name__)
 
 
-def republish(show: Show, slug: str) -> FeedReport | None:
+def republish(show: Show, slug: str, *, rebuild_feed: bool = True) -> FeedReport | None:
     """Bring a published episode up to date with its published transcript: the MP3's tags (the
     transcript in USLT) rewritten, then the feed rebuilt, which a show that requires reviews
     needs before a newly signed-off episode appears in it.
@@ -41,10 +42,10 @@ def republish(show: Show, slug: str) -> FeedReport | None:
     The show's lock is held throughout, so a run publishing the same MP3 cannot interleave.
     """
     with show_lock(show.root):
-        return _republish(show, slug)
+        return _republish(show, slug, rebuild_feed)
 
 
-def _republish(show: Show, slug: str) -> FeedReport | None:
+def _republish(show: Show, slug: str, rebuild_feed: bool) -> FeedReport | None:
     mp3 = EpisodePaths(show.root, slug).mp3
     if not mp3.is_file():
         return None
@@ -58,7 +59,8 @@ def _republish(show: Show, slug: str) -> FeedReport | None:
             write_episode_tags(tmp, episode_tags(show, episode, notes, transcript_text=text, duration=duration))
     except OSError as exc:
         raise WorkspaceError(f"cannot be retagged: {exc.strerror or exc}", mp3) from None
-    return update_feed(show)
+    record_tags(show, slug)
+    return update_feed(show) if rebuild_feed else None
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,11 @@ from ..core.errors import TranscriptError
 
 SHOW_FILE = "show.toml"
 
+#: The recordings ``process`` takes and ``build`` finds in ``episodes/``: audio, and the video
+#: containers a webinar comes in (their sound is the programme).
+RECORDING_SUFFIXES = (".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".aif", ".aiff",
+                      ".mp4", ".m4v", ".mov", ".mkv", ".webm")
+
 #: Folder layout of a show, relative to its root.
 EPISODES_DIR = "episodes"
 TRANSCRIPTS_DIR = "transcripts"
