@@ -307,7 +307,7 @@ def build(
 def _build(show: Show, audio: AudioSettings, speech: Optional[TranscriptSettings], *, sources: Optional[list[Path]],
            force: bool, jobs: int, dry_run: bool, as_json: bool, quiet: bool, debug: bool) -> int:
     from ..pipeline.build import build as build_show
-    from .report import BuildProgress, build_json, build_lines
+    from .build_report import BuildProgress, build_json, build_lines
 
     with BuildProgress(quiet or as_json or dry_run) as progress:
         report = build_show(show, audio=audio, speech=speech, sources=sources, force=force, jobs=jobs,

@@ -32,17 +32,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from typing import TYPE_CHECKING
+
 from ..core.errors import INTERNAL_ERROR, InputError, RkaudioError
 from ..core.files import write_if_changed
 from ..core.progress import ProgressCallback
-from ..publishing.feed import FeedReport, update_feed
+from ..publishing.episode import slug_for
 from ..show.paths import EPISODES_DIR, RECORDING_SUFFIXES, STATE_DIR, EpisodePaths
 from ..show.settings import AudioSettings, Show, TranscriptSettings
 from ..show.state import read_state, show_lock
 from ..speech.engine import cpu_threads
 from ..transcripts.store import has_transcript, reviewer_touched
 from .freshness import audio_inputs, recording_sha256, record_speech, show_inputs, speech_inputs, tags_inputs
-from .process import prepare, process_episode, slug_for, source_name
+
+if TYPE_CHECKING:  # the audio, feed and site modules load only when there is work for them
+    from ..publishing.feed import FeedReport
 
 BUILD_STATE = "build.json"
 #: The actions, in the order a producer reads them.
@@ -163,6 +167,8 @@ def _run_step(root: str, step: Step, audio: AudioSettings, speech: TranscriptSet
     try:
         show = load_show(Path(root))
         if step.action == "process":
+            from .process import process_episode
+
             report = process_episode(show, step.source, slug=step.slug, settings=audio, transcribe=speech,
                                      rebuild_feed=False, on_progress=progress)
             summary = _processed(report)
@@ -237,6 +243,8 @@ def build(show: Show, *, audio: AudioSettings | None = None, speech: TranscriptS
     # Numbers in recording order, before any job starts: each new episode's metadata file is made now.
     for step in work:
         if not EpisodePaths(show.root, step.slug).metadata.is_file():
+            from .process import prepare
+
             with show_lock(show.root):
                 prepare(show, step.slug, title=None, source=step.source)
     heavy = [s for s in work if s.action in ("process", "transcribe")]
@@ -333,6 +341,8 @@ def _rebuild(show: Show, *, changed: bool) -> tuple[FeedReport | None, bool]:
         recorded = None
     if not changed and recorded == show_inputs(show) and (show.root / "feed" / "feed.xml").is_file() == bool(show.base_url):
         return None, False
+    from ..publishing.feed import update_feed
+
     with show_lock(show.root):
         feed = update_feed(show)
         marker.parent.mkdir(parents=True, exist_ok=True)

@@ -51,12 +51,21 @@ def _digest(value: Any, root: Path | None = None) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+_digests: dict[tuple[str, int, int], str] = {}
+
+
 def _content(path: Path | None) -> str | None:
-    """A file's SHA-256, or what stands in for it when it is missing (the setting alone)."""
+    """A file's SHA-256, or what stands in for it when it is missing (the setting alone). Read once
+    per run for each size and modification time (the research library, the cover: every episode's
+    tags depend on them)."""
     if path is None:
         return None
     try:
-        return file_digest(path)
+        st = path.stat()
+        key = (str(path), st.st_size, st.st_mtime_ns)
+        if key not in _digests:
+            _digests[key] = file_digest(path)
+        return _digests[key]
     except OSError:
         return f"missing:{path}"
 

@@ -25,13 +25,12 @@ from ..audio.finishing import FinishedAudio, finish_audio, plan_audio
 from ..audio.inputs import check_wav_complete
 from ..core.errors import WorkspaceError
 from ..core.files import atomic_path, sweep_strays
-from ..core.naming import episode_slug
 from ..core.progress import ProgressCallback, silent
-from ..publishing.episode import Episode, EpisodeDraft, ensure_episode, episode_from_source, next_number, read_episode
+from ..publishing.episode import Episode, EpisodeDraft, ensure_episode, read_episode, slug_for, source_name
 from ..publishing.feed import FeedReport, update_feed
 from ..publishing.id3 import episode_tags, write_episode_tags
 from ..publishing.shownotes import Notes, episode_notes, show_library
-from ..show.paths import EpisodePaths, episode_paths, written_folders
+from ..show.paths import episode_paths, written_folders
 from ..show.settings import AudioSettings, Show, TranscriptSettings
 from ..show.state import AudioIdentity, EpisodeState, RecordingStat, read_state, show_lock, write_state
 from ..transcripts.signoff import review_status
@@ -74,30 +73,6 @@ class ProcessReport:
     episode: Prepared | None = None
     #: The rebuilt feed; None when the show has no base_url yet.
     feed: FeedReport | None = None
-
-
-def source_name(show: Show, source: Path) -> str:
-    """How an episode's metadata names its recording: relative to the show folder when inside it."""
-    try:
-        return str(source.resolve().relative_to(show.root.resolve()))
-    except ValueError:
-        return str(source)
-
-
-def slug_for(show: Show, source: Path, slug: str | None = None) -> str:
-    """The episode's slug: the one given, else one made from the recording's name; for a name
-    nothing URL-safe can be made of (emoji alone), the episode already made from this recording,
-    else "episode-N" after the show's highest episode number."""
-    def fallback() -> str:
-        known = episode_from_source(show.root, source_name(show, source))
-        if known is not None:
-            return known
-        number = next_number(show.root)
-        while EpisodePaths(show.root, f"episode-{number}").metadata.exists():
-            number += 1
-        return f"episode-{number}"
-
-    return episode_slug(source, slug, fallback=fallback)
 
 
 def prepare(show: Show, slug: str, *, title: str | None, source: Path | None = None,

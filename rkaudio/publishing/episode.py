@@ -41,7 +41,8 @@ from ..core.errors import MetadataError
 from ..core.files import write_text_atomic
 from ..show.config import parse_people
 from ..show.paths import EPISODES_DIR, EpisodePaths
-from ..show.settings import Person
+from ..core.naming import episode_slug
+from ..show.settings import Person, Show
 from ..show.state import show_lock
 
 if sys.version_info >= (3, 11):
@@ -330,3 +331,29 @@ def _ensure_episode(root: Path, slug: str, draft: EpisodeDraft) -> tuple[Path, l
     if added:
         write_text_atomic(path, f"{FENCE}\n{tomlkit.dumps(doc)}{FENCE}\n{body}")
     return path, added
+
+
+# --- which episode a recording makes ------------------------------------------------------------
+
+def source_name(show: Show, source: Path) -> str:
+    """How an episode's metadata names its recording: relative to the show folder when inside it."""
+    try:
+        return str(source.resolve().relative_to(show.root.resolve()))
+    except ValueError:
+        return str(source)
+
+
+def slug_for(show: Show, source: Path, slug: str | None = None) -> str:
+    """The episode's slug: the one given, else one made from the recording's name; for a name
+    nothing URL-safe can be made of (emoji alone), the episode already made from this recording,
+    else "episode-N" after the show's highest episode number."""
+    def fallback() -> str:
+        known = episode_from_source(show.root, source_name(show, source))
+        if known is not None:
+            return known
+        number = next_number(show.root)
+        while EpisodePaths(show.root, f"episode-{number}").metadata.exists():
+            number += 1
+        return f"episode-{number}"
+
+    return episode_slug(source, slug, fallback=fallback)
