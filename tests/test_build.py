@@ -175,3 +175,25 @@ def test_build_json_reports_each_episode(show_built: Path) -> None:
     report = json.loads(run_subprocess("build", "--no-transcribe", "--json").out)
     assert {e["slug"] for e in report["episodes"]} == set(RECORDINGS)
     assert all(e["source"].startswith("episodes/") for e in report["episodes"])
+
+
+@pytest.mark.speech
+def test_a_transcript_due_is_made_without_encoding_the_audio_again(show_built: Path) -> None:
+    """Built without transcripts, then with: each recording is transcribed, and its MP3 retagged with
+    the transcript while its audio frames stay as they were."""
+    frames = {name: audio_md5(show_built / "feed" / "media" / f"{name}.mp3") for name in RECORDINGS}
+    out = run_subprocess("build", "--json", "--jobs", "1")
+    assert out.code == 0, out
+    assert {e["action"] for e in out.json["episodes"]} == {"transcribe"}, out
+    for name in RECORDINGS:
+        mp3 = show_built / "feed" / "media" / f"{name}.mp3"
+        assert audio_md5(mp3) == frames[name]
+        assert (show_built / "transcripts" / f"{name}.vtt").is_file()
+        assert (show_built / "feed" / "transcripts" / f"{name}.vtt").is_file()
+        from mutagen.id3 import ID3
+
+        lyrics = [frame.text for frame in ID3(mp3).getall("USLT")]
+        published = (show_built / "feed" / "transcripts" / f"{name}.txt").read_text(encoding="utf-8")
+        assert lyrics and lyrics[0].strip() == published.strip()
+    again = run_subprocess("build", "--json")
+    assert {e["action"] for e in again.json["episodes"]} == {"none"}, again
