@@ -4,7 +4,8 @@ A file-based leveller hears the whole recording before it decides, so it needs n
 what comes next. It works in three steps, none of which holds the audio in memory:
 
 1. `analyse` runs in the measuring pass. One ffmpeg run decodes the programme once: the full-rate
-   loudness meter (``ebur128``) reads one branch, and a 16 kHz copy goes to Python, where every
+   loudness meter (``ebur128``) reads it in one filter graph, and a 16 kHz copy made in another
+   (ffmpeg runs each graph in its own thread) goes to Python, read ahead while Python works, where every
    100 ms frame leaves three numbers: its K-weighted energy (BS.1770's weighting, the channels
    summed, as the loudness meter counts them), its peak, and the probability that it is speech
    (`vad.SpeechDetector`). An hour is 36,000 frames: a few hundred kilobytes.
