@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 
 try:
     import fcntl
@@ -214,22 +215,27 @@ def run_piped(
 
 
 def stream_raw(args: Sequence[str], *, block_bytes: int, what: str,
-               on_log: Callable[[str], None] | None = None) -> Iterator[bytes]:
+               on_log: Callable[[str], None] | None = None, ahead: int = 0) -> Iterator[bytes]:
     """Run one ffmpeg command that writes raw samples to ``pipe:1`` and yield them in blocks.
 
     Each block holds ``block_bytes`` (the last one may hold fewer), so the caller keeps at most one
     block in memory however long the input is. Closing the generator early stops ffmpeg.
     ``on_log`` receives what ffmpeg printed (its last lines) once it has finished successfully:
     a meter in the same graph prints its summary there.
+
+    ``ahead`` blocks are read while the caller works on the one before (a thread drains the pipe),
+    so ffmpeg never waits for a caller busy with a block and the two run on both cores; memory is
+    then ``ahead + 1`` blocks.
     """
     full = [*base_args(), *args]
     proc = _popen(full, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     err = _StderrReader(proc.stderr)
     err.start()
     finished = False
+    reader = _BlockReader(proc.stdout, block_bytes, ahead) if ahead > 0 else None
     try:
         while True:
-            block = proc.stdout.read(block_bytes)
+            block = reader.next() if reader is not None else proc.stdout.read(block_bytes)
             if not block:
                 break
             yield block
@@ -237,6 +243,8 @@ def stream_raw(args: Sequence[str], *, block_bytes: int, what: str,
     finally:
         if not finished:
             proc.kill()
+        if reader is not None:
+            reader.stop()
         proc.stdout.close()
         returncode = proc.wait()
         err.join()
@@ -244,6 +252,48 @@ def stream_raw(args: Sequence[str], *, block_bytes: int, what: str,
         _raise_for(returncode, err.text, what)
     if on_log is not None:
         on_log(err.text)
+
+
+class _BlockReader(threading.Thread):
+    """Reads a pipe in blocks into a bounded queue, so the process writing it never waits for the
+    reader's consumer (up to ``ahead`` blocks). An empty block marks the end of the stream."""
+
+    def __init__(self, stream, block_bytes: int, ahead: int) -> None:
+        super().__init__(daemon=True)
+        self.stream = stream
+        self.block_bytes = block_bytes
+        self.blocks: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=ahead)
+        self.stopping = threading.Event()
+        self.start()
+
+    def run(self) -> None:
+        try:
+            while not self.stopping.is_set():
+                block = self.stream.read(self.block_bytes)
+                self._put(block)
+                if not block:
+                    return
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer and raised there
+            self._put(exc)
+
+    def _put(self, item: bytes | BaseException) -> None:
+        while not self.stopping.is_set():
+            try:
+                self.blocks.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def next(self) -> bytes:
+        item = self.blocks.get()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def stop(self) -> None:
+        """Stop reading (the process is finished or killed, so a read in progress returns)."""
+        self.stopping.set()
+        self.join()
 
 
 # --- probing -----------------------------------------------------------------------------------
