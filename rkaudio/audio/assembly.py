@@ -44,6 +44,25 @@ class Part:
     envelope: Path | None = None
 
 
+#: The programme's sound for a finished video: AAC in MP4 (what every player takes), Opus in
+#: WebM and Matroska. Opus runs at 48 kHz only.
+VIDEO_AUDIO_CODECS = {"aac": ("aac", "ipod", None), "opus": ("libopus", "matroska", 48000)}
+
+
+@dataclass(frozen=True)
+class VideoSound:
+    """A second encode of the finished episode, for its video: the same samples (levelled, gained,
+    limited) from where the programme starts to where it ends, so the video keeps the recording's
+    timeline and the stings are heard only where they overlap the programme."""
+
+    path: Path
+    #: A key of `VIDEO_AUDIO_CODECS`.
+    codec: str
+    start: float
+    duration: float
+    bitrate_kbps: int
+
+
 @dataclass(frozen=True)
 class Mix:
     """Everything the graph needs to know to finish an episode."""
@@ -61,6 +80,8 @@ class Mix:
     limiter_dbtp: float | None = None
     #: Also print a meter summary of the programme before the limiter (for calibration).
     meter_before_limiter: bool = False
+    #: Also encode the programme's span for a video (see `VideoSound`).
+    video: VideoSound | None = None
 
 
 def _cut(part: Part) -> dict[str, str]:
@@ -137,11 +158,15 @@ def build_args(mix: Mix, mp3_target: str, master: Path | None = None) -> list[st
                            latency=1, attack=LIMITER_ATTACK_MS, release=LIMITER_RELEASE_MS)
                    .filter("aresample", SAMPLE_RATE))
     outputs = []
+    branches = 1 + (master is not None) + (mix.video is not None)
+    if branches > 1:
+        split = episode.filter_multi_output("asplit", branches)
+        episode, others = split[0], iter([split[i] for i in range(1, branches)])
     if master is not None:
-        split = episode.filter_multi_output("asplit", 2)
-        episode = split[0]
-        outputs.append(ffgraph.output(split[1], f"file:{master}", acodec="flac", sample_fmt="s32",
+        outputs.append(ffgraph.output(next(others), f"file:{master}", acodec="flac", sample_fmt="s32",
                                       ar=SAMPLE_RATE, f="flac", map_metadata=-1))
+    if mix.video is not None:
+        outputs.append(_video_output(next(others), mix.video, mix.channels))
     mp3_kwargs = dict(acodec="libmp3lame", audio_bitrate=f"{mix.bitrate_kbps}k", ar=SAMPLE_RATE,
                       ac=mix.channels, map_metadata=-1)
     if mp3_target.startswith("[") or "|" in mp3_target:
@@ -150,6 +175,17 @@ def build_args(mix: Mix, mp3_target: str, master: Path | None = None) -> list[st
         mp3_kwargs["f"] = "mp3"
     outputs.insert(0, ffgraph.output(episode, mp3_target, **mp3_kwargs))
     return ["-y", *ffgraph.get_args(ffgraph.merge_outputs(*outputs) if len(outputs) > 1 else outputs[0])]
+
+
+def _video_output(stream, sound: VideoSound, channels: int):
+    encoder, container, rate = VIDEO_AUDIO_CODECS[sound.codec]
+    stream = (stream
+              .filter("atrim", start=f"{sound.start:.6f}", duration=f"{sound.duration:.6f}")
+              .filter("asetpts", "PTS-STARTPTS"))
+    if rate is not None:
+        stream = stream.filter("aresample", rate)
+    return ffgraph.output(stream, f"file:{sound.path}", acodec=encoder, audio_bitrate=f"{sound.bitrate_kbps}k",
+                          ac=channels, f=container, map_metadata=-1)
 
 
 @dataclass(frozen=True)

@@ -256,6 +256,17 @@ class AudioStream:
 
 
 @dataclass(frozen=True)
+class VideoStream:
+    """A picture stream: its index among all the file's streams (what ``-map 0:N`` names), codec
+    and size. Attached pictures (a cover in an MP4 or MKV) are not counted as video."""
+
+    index: int
+    codec: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
 class MediaInfo:
     """What ffmpeg reports about a file before decoding it."""
 
@@ -263,6 +274,9 @@ class MediaInfo:
     duration: float | None
     audio: list[AudioStream] = field(default_factory=list)
     has_video: bool = False
+    video: list[VideoStream] = field(default_factory=list)
+    #: The container's overall bit rate, bit/s, when ffmpeg states it.
+    bitrate: int | None = None
 
     @property
     def first_audio(self) -> AudioStream:
@@ -270,7 +284,9 @@ class MediaInfo:
 
 
 _DURATION = re.compile(r"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
-_STREAM = re.compile(r"Stream #\d+:\d+(?:\[[^\]]*\])?(?:\([^)]*\))?: (Audio|Video|Subtitle|Data|Attachment): (.*)")
+_STREAM = re.compile(r"Stream #\d+:(\d+)(?:\[[^\]]*\])?(?:\([^)]*\))?: (Audio|Video|Subtitle|Data|Attachment): (.*)")
+_SIZE = re.compile(r"\b(\d{2,5})x(\d{2,5})\b")
+_BITRATE = re.compile(r"bitrate: (\d+) kb/s")
 _RATE = re.compile(r"(\d+) Hz")
 _LAYOUT_CHANNELS = {"mono": 1, "stereo": 2, "2.1": 3, "3.0": 3, "quad": 4, "4.0": 4, "5.0": 5,
                     "5.1": 6, "6.0": 6, "6.1": 7, "7.0": 7, "7.1": 8}
@@ -310,20 +326,26 @@ def probe(path: Path) -> MediaInfo:
     text = run(["-i", f"file:{path}"], what=f"reading {path.name}", check=False)
     info = MediaInfo(path=path, duration=None)
     streams: list[AudioStream] = []
-    has_video = False
+    video: list[VideoStream] = []
     duration: float | None = None
+    bitrate: int | None = None
     for line in text.splitlines():
         m = _DURATION.search(line)
         if m and duration is None:
             h, mi, s = m.groups()
             duration = int(h) * 3600 + int(mi) * 60 + float(s)
+            rate = _BITRATE.search(line)
+            bitrate = int(rate.group(1)) * 1000 if rate else None
         m = _STREAM.search(line)
         if m:
-            kind, desc = m.groups()
+            index, kind, desc = m.groups()
             if kind == "Audio":
                 streams.append(_parse_audio(desc))
             elif kind == "Video" and "attached pic" not in desc:
-                has_video = True
+                size = _SIZE.search(desc)
+                video.append(VideoStream(index=int(index), codec=desc.split(",")[0].split()[0],
+                                         width=int(size.group(1)) if size else 0,
+                                         height=int(size.group(2)) if size else 0))
     if "Input #0" not in text:
         details = [ln.split("] ", 1)[-1].strip() for ln in text.splitlines()
                    if ln.startswith("[") and "@ 0x" in ln]
@@ -331,7 +353,8 @@ def probe(path: Path) -> MediaInfo:
         raise InputError(f"cannot read this file: it is not audio or video, or it is damaged{reason}", path)
     if not streams:
         raise InputError("has no audio stream", path)
-    return MediaInfo(path=info.path, duration=duration, audio=streams, has_video=has_video)
+    return MediaInfo(path=info.path, duration=duration, audio=streams, has_video=bool(video), video=video,
+                     bitrate=bitrate)
 
 
 def input_args(path: Path, *, start: float | None = None, length: float | None = None,

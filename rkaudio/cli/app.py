@@ -228,6 +228,11 @@ def process(
         help="Level the speakers: raise quiet passages of speech and lower loud ones (up to 15 dB) so every voice "
              "comes out equally loud; music and silence are left alone. On by default (show.toml: audio.leveller); "
              "turn it off for music or drama.", show_default=False)] = None,
+    video: Annotated[Optional[bool], typer.Option(
+        "--video/--no-video",
+        help="For a video recording, also write the finished video (feed/media/SLUG.mp4): the picture copied "
+             "untouched, the processed sound, the captions. On by default (show.toml: audio.video_output).",
+        show_default=False)] = None,
     title: Annotated[Optional[str], typer.Option(help="Episode title. Default: the input's file name.", show_default=False)] = None,
     slug: Annotated[Optional[str], typer.Option(help="Name of the episode in URLs and files. Default: the input's name, made URL-safe.", show_default=False)] = None,
     no_transcribe: Annotated[bool, typer.Option("--no-transcribe", help="Skip the transcript step (a reviewed transcript is still published).")] = False,
@@ -249,7 +254,7 @@ def process(
         show = _show(workspace)
         settings = _audio_overrides(show, intro=intro, outro=outro, target=target, true_peak=true_peak,
                                     crossfade=crossfade, channels=channels, bitrate=bitrate, master=master,
-                                    leveller=leveller)
+                                    leveller=leveller, video=video)
         speech = _transcript_overrides(show, engine=engine, model=model, device=device, speakers=speakers)
         wanted = speech.enabled and not no_transcribe
         with ProgressBar(quiet or as_json) as bar:
@@ -496,6 +501,8 @@ def _audio_overrides(show: Show, **flags: object) -> AudioSettings:
     for flag, key in names.items():
         if flags[flag] is not None:
             table[key] = flags[flag]
+    if flags.get("video") is not None:
+        table["video_output"] = "auto" if flags["video"] else "off"
     if not table:
         return show.audio
     return audio_from_table(table, show.root, "command-line options", base=show.audio)
