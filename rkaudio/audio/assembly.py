@@ -3,7 +3,8 @@
 The graph is built with ffmpeg-python, which keeps the stream labels of a multi-input
 ``-filter_complex`` straight; :mod:`rkaudio.ffmpeg_tool` runs the resulting argument list.
 The encoded MP3 goes both to its file and, through a pipe, to a second ffmpeg that measures it,
-so the check of the delivered file runs on the other core while LAME encodes.
+so the check of the delivered file runs on the other core while LAME encodes; a video's sound
+(`VideoSound`) is encoded in the same run and checked the same way by a third.
 """
 
 from __future__ import annotations
@@ -45,8 +46,14 @@ class Part:
 
 
 #: The programme's sound for a finished video: AAC in MP4 (what every player takes), Opus in
-#: WebM and Matroska. Opus runs at 48 kHz only.
-VIDEO_AUDIO_CODECS = {"aac": ("aac", "ipod", None), "opus": ("libopus", "matroska", 48000)}
+#: WebM and Matroska: (encoder, its options, container of the file, stream format to the meter
+#: and the meter's demuxer for it, sample rate). Opus runs at 48 kHz only. ffmpeg's AAC encoder with its default coder ("twoloop")
+#: encodes at half LAME's speed; the "fast" coder keeps up with LAME and, at 128 kbit/s, speech
+#: loses nothing a listener hears.
+VIDEO_AUDIO_CODECS: dict[str, tuple[str, dict[str, str], str, tuple[str, str], int | None]] = {
+    "aac": ("aac", {"aac_coder": "fast"}, "ipod", ("adts", "aac"), None),
+    "opus": ("libopus", {}, "matroska", ("ogg", "ogg"), 48000),
+}
 
 
 @dataclass(frozen=True)
@@ -178,20 +185,25 @@ def build_args(mix: Mix, mp3_target: str, master: Path | None = None) -> list[st
 
 
 def _video_output(stream, sound: VideoSound, channels: int):
-    encoder, container, rate = VIDEO_AUDIO_CODECS[sound.codec]
+    """The video's sound, to its file and (a tee) to the pipe of the meter that checks it."""
+    encoder, options, container, streamed, rate = VIDEO_AUDIO_CODECS[sound.codec]
     stream = (stream
               .filter("atrim", start=f"{sound.start:.6f}", duration=f"{sound.duration:.6f}")
               .filter("asetpts", "PTS-STARTPTS"))
     if rate is not None:
         stream = stream.filter("aresample", rate)
-    return ffgraph.output(stream, f"file:{sound.path}", acodec=encoder, audio_bitrate=f"{sound.bitrate_kbps}k",
-                          ac=channels, f=container, map_metadata=-1)
+    # tee's syntax reserves "|", "[", "]" and ":" (see `render`): the file is named plainly.
+    tee = f"[f={container}]{sound.path.name}|[f={streamed[0]}]{ffmpeg_tool.pipe(1)}"
+    return ffgraph.output(stream, tee, acodec=encoder, audio_bitrate=f"{sound.bitrate_kbps}k", ac=channels,
+                          f="tee", map_metadata=-1, **options)
 
 
 @dataclass(frozen=True)
 class RenderResult:
     delivered: Loudness
     programme_before_limiter: Loudness | None
+    #: The video's sound as its encoder wrote it, when the mix makes one.
+    video: Loudness | None = None
 
 
 def render(mix: Mix, mp3_name: str, workdir: Path, master: Path | None = None,
@@ -206,7 +218,14 @@ def render(mix: Mix, mp3_name: str, workdir: Path, master: Path | None = None,
     tee = f"[f=mp3]{mp3_name}|[f=mp3]{ffmpeg_tool.PIPE}" if mp3_name else f"[f=mp3]{ffmpeg_tool.PIPE}"
     producer = build_args(mix, tee, master)
     consumer = ["-f", "mp3", "-i", "pipe:0", "-af", meter_filter(true_peak), "-f", "null", "-"]
-    prod_err, cons_err = ffmpeg_tool.run_piped(producer, consumer, what="encoding the episode",
-                                               on_time=on_time, cwd=workdir)
-    before = parse_summary(prod_err) if mix.meter_before_limiter else None
-    return RenderResult(delivered=parse_summary(cons_err), programme_before_limiter=before)
+    more = []
+    if mix.video is not None:
+        if mix.video.path.parent != workdir:
+            raise ValueError("the video's sound is written beside the MP3")
+        streamed = VIDEO_AUDIO_CODECS[mix.video.codec][3][1]
+        more.append(["-f", streamed, "-i", "pipe:0", "-af", meter_filter(true_peak), "-f", "null", "-"])
+    texts = ffmpeg_tool.run_piped(producer, consumer, *more, what="encoding the episode", on_time=on_time,
+                                  cwd=workdir)
+    before = parse_summary(texts[0]) if mix.meter_before_limiter else None
+    video = parse_summary(texts[2]) if mix.video is not None else None
+    return RenderResult(delivered=parse_summary(texts[1]), programme_before_limiter=before, video=video)

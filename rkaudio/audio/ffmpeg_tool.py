@@ -151,66 +151,83 @@ def _widen_pipe(fd: int) -> None:
         pass
 
 
+def pipe(n: int) -> str:
+    """Placeholder for the pipe to consumer ``n`` (from 0) of :func:`run_piped`; ``pipe(0)`` is :data:`PIPE`."""
+    return PIPE if n == 0 else f"{{PIPE{n}}}"
+
+
 def run_piped(
     producer: Sequence[str],
     consumer: Sequence[str],
-    *,
+    *more: Sequence[str],
     what: str,
     on_time: TimeCallback | None = None,
     cwd: Path | None = None,
-) -> tuple[str, str]:
-    """Run two ffmpeg commands joined by a pipe and return both stderr texts.
+) -> tuple[str, ...]:
+    """Run ffmpeg commands joined by pipes and return every stderr text, the producer's first.
 
-    The producer writes its second stream to :data:`PIPE` (replaced by ``pipe:N``); the consumer
-    reads it from stdin. Both run at once, so a check of the encoded result (the consumer) costs
-    no extra pass over the file and runs on the other core.
+    The producer writes a stream to :data:`PIPE` (replaced by ``pipe:N``) for the consumer, and to
+    ``pipe(k)`` for the k-th of ``more`` consumers; each consumer reads its stream from stdin. All
+    run at once, so a check of each encoded result costs no extra pass over the file and runs on
+    another core.
     """
-    read_fd, write_fd = os.pipe()
-    _widen_pipe(write_fd)
+    consumers = [consumer, *more]
+    fds: list[tuple[int, int]] = []
+    started: list[subprocess.Popen] = []
     try:
-        prod_args = [*base_args(), "-progress", "pipe:1",
-                     *[a.replace(PIPE, f"pipe:{write_fd}") for a in producer]]
-        cons_args = [*base_args(), *consumer]
-        log.debug("running: %s", shlex.join(cons_args))
-        try:
-            cons = subprocess.Popen(cons_args, stdin=read_fd, stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.PIPE)
-        except OSError as exc:
-            raise ToolError(f"cannot start ffmpeg ({cons_args[0]}): {exc.strerror or exc}") from exc
-        os.close(read_fd)
-        read_fd = -1
-        try:
-            prod = _popen(prod_args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          pass_fds=(write_fd,), cwd=cwd)
-        except BaseException:
-            cons.kill()
-            cons.wait()
-            raise
-        os.close(write_fd)
-        write_fd = -1
-    finally:
-        for fd in (read_fd, write_fd):
-            if fd >= 0:
-                os.close(fd)
-    prod_err, cons_err = _StderrReader(prod.stderr), _StderrReader(cons.stderr)
-    prod_err.start()
-    cons_err.start()
-    try:
-        _read_progress(prod.stdout, on_time)
-        prod_rc = prod.wait()
-        cons_rc = cons.wait()
+        for _ in consumers:
+            read_fd, write_fd = os.pipe()
+            fds.append((read_fd, write_fd))
+            _widen_pipe(write_fd)
+        prod_args = [*base_args(), "-progress", "pipe:1"]
+        for arg in producer:
+            for n, (_, write_fd) in enumerate(fds):
+                arg = arg.replace(pipe(n), f"pipe:{write_fd}")
+            prod_args.append(arg)
+        for n, args in enumerate(consumers):
+            cons_args = [*base_args(), *args]
+            log.debug("running: %s", shlex.join(cons_args))
+            try:
+                started.append(subprocess.Popen(cons_args, stdin=fds[n][0], stdout=subprocess.DEVNULL,
+                                                stderr=subprocess.PIPE))
+            except OSError as exc:
+                raise ToolError(f"cannot start ffmpeg ({cons_args[0]}): {exc.strerror or exc}") from exc
+            os.close(fds[n][0])
+            fds[n] = (-1, fds[n][1])
+        prod = _popen(prod_args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                      pass_fds=tuple(w for _, w in fds), cwd=cwd)
+        for n, (_, write_fd) in enumerate(fds):
+            os.close(write_fd)
+            fds[n] = (-1, -1)
     except BaseException:
-        for p in (prod, cons):
+        for p in started:
             p.kill()
             p.wait()
         raise
-    prod_err.join()
-    cons_err.join()
-    if prod_rc != 0:
-        _raise_for(prod_rc, prod_err.text, what)
-    if cons_rc != 0:
-        _raise_for(cons_rc, cons_err.text, f"checking the result of {what}")
-    return prod_err.text, cons_err.text
+    finally:
+        for read_fd, write_fd in fds:
+            for fd in (read_fd, write_fd):
+                if fd >= 0:
+                    os.close(fd)
+    readers = [_StderrReader(p.stderr) for p in (prod, *started)]
+    for reader in readers:
+        reader.start()
+    try:
+        _read_progress(prod.stdout, on_time)
+        codes = [p.wait() for p in (prod, *started)]
+    except BaseException:
+        for p in (prod, *started):
+            p.kill()
+            p.wait()
+        raise
+    for reader in readers:
+        reader.join()
+    if codes[0] != 0:
+        _raise_for(codes[0], readers[0].text, what)
+    for code, reader in zip(codes[1:], readers[1:]):
+        if code != 0:
+            _raise_for(code, reader.text, f"checking the result of {what}")
+    return tuple(reader.text for reader in readers)
 
 
 def stream_raw(args: Sequence[str], *, block_bytes: int, what: str,

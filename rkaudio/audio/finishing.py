@@ -295,11 +295,11 @@ def _finish(plan: AudioPlan, mp3: Path, master: Path | None, envelope: Path | No
             f"ceiling {ceiling:g} dBTP; nothing was published", plan.source)
 
     warnings = list(plan.warnings)
-    video_loudness = None
-    if video is not None:
+    video_loudness = result.video
+    if video_loudness is not None:
         # The video's sound is the programme without the parts of the stings that do not overlap it;
-        # the stings are matched to the same loudness, so it lands on the target too: measured here.
-        video_loudness = measure(video.path, true_peak=True)
+        # the stings are matched to the same loudness, so it lands on the target too, as measured
+        # from its encoder's output in the same run.
         video_miss = abs(target - video_loudness.integrated_lufs)
         if round(video_miss, 1) >= PROMISED_TOLERANCE_LU or (video_loudness.true_peak_dbtp or -math.inf) > ceiling:
             warnings.append(f"the video's sound measured {video_loudness.integrated_lufs:.1f} LUFS and "
