@@ -23,7 +23,7 @@ import webvtt
 from lxml import etree
 
 import media_helpers as mh
-from conftest import assert_one_line_error, building_show, run_clirunner, set_audio
+from conftest import assert_one_line_error, building_show, copy_show, run_clirunner, set_audio
 from show_helpers import NO_STINGS, configure, write_metadata
 from transcript_helpers import StandInEngine
 
@@ -219,6 +219,30 @@ def test_the_episode_page_plays_the_video_with_captions_on(webinar) -> None:
     links = [a.get("href") for a in doc.iter("a")]
     assert any(h and (page.parent / h).resolve() == (root / "feed" / "media" / f"{SLUG}.mp3").resolve()
                and "audio-only" in "".join(a.itertext()) for a in doc.iter("a") for h in [a.get("href")]), links
+
+
+def test_a_sign_off_reaches_the_video(webinar, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reviewer's correction, signed off, is in the video's caption copies and its subtitle track;
+    the picture and the sound are untouched."""
+    from rkaudio.pipeline.republish import sign_off
+    from rkaudio.show.config import load_show
+
+    prepared, _ = webinar
+    root = copy_show(prepared, tmp_path, monkeypatch)
+    video = root / "feed" / "media" / f"{SLUG}.mp4"
+    picture, sound = packets_md5(video), packets_md5(video, "0:a:0")
+    vtt = root / "transcripts" / f"{SLUG}.vtt"
+    text = vtt.read_text(encoding="utf-8")
+    assert "radical kindness" in text.lower()
+    vtt.write_text(re.sub("radical kindness", "Radical Kindness, reviewed", text, count=1, flags=re.I), encoding="utf-8")
+    sign_off(load_show(root), SLUG, "Ann Example")
+    assert "Radical Kindness, reviewed" in (root / "feed" / "transcripts" / f"{SLUG}.video.vtt").read_text(encoding="utf-8")
+    extracted = tmp_path / "extracted.vtt"
+    mh.ffmpeg("-i", str(video), "-map", "0:s:0", "-f", "webvtt", str(extracted))
+    assert "Radical Kindness, reviewed" in " ".join(c.text for c in webvtt.read(str(extracted)))
+    assert packets_md5(video) == picture and packets_md5(video, "0:a:0") == sound
+    assert top_level_boxes(video).index("moov") < top_level_boxes(video).index("mdat")
+    assert "Chapter #0:1" in mh.describe(video).text
 
 
 # --- inputs that must not give a video, or give it differently ------------------------------------

@@ -139,3 +139,23 @@ def mux_video(source: VideoSource, recording: Path, sound: Path, target: Path, *
         ffmpeg_tool.run(args, what=f"writing the video {target.name}", on_time=on_time)
     finally:
         metadata.unlink(missing_ok=True)
+
+
+def replace_captions(video: Path, target: Path, *, captions: Path | None, language: str | None = None,
+                     on_time: ffmpeg_tool.TimeCallback | None = None) -> None:
+    """Write ``target``: the finished ``video`` with its subtitle track replaced by ``captions``
+    (WebVTT; None leaves it without one), every other packet copied, chapters and title kept: a
+    reviewer's sign-off reaches the video without processing it again."""
+    fmt = FORMATS.get(video.suffix.lstrip(".").lower(), MP4)
+    args = ["-i", f"file:{video}"]
+    subtitle: list[str] = []
+    if captions is not None:
+        args += ["-f", "webvtt", "-i", f"file:{captions}"]
+        subtitle = ["-map", "1:s:0", "-c:s", fmt.subtitle_codec,
+                    "-metadata:s:s:0", f"language={container_language(language)}", "-disposition:s:0", "default"]
+    args += ["-map", "0:v:0", "-map", "0:a:0", *subtitle, "-c:v", "copy", "-c:a", "copy",
+             "-map_metadata", "0", "-map_chapters", "0"]
+    if fmt.muxer == "mp4":
+        args += ["-movflags", "+faststart"]
+    args += ["-f", fmt.muxer, "-y", f"file:{target}"]
+    ffmpeg_tool.run(args, what=f"replacing the captions of {video.name}", on_time=on_time)

@@ -357,7 +357,9 @@ def transcript_publish(
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
-    """Remake the .srt, .json, .txt and .html and the copies in feed/transcripts/ from the reviewed .vtt."""
+    """Remake the .srt, .json, .txt and .html and the copies in feed/transcripts/ from the reviewed .vtt
+    (and, for a webinar, the video's captions)."""
+    from ..pipeline.republish import refresh_video_captions
     from ..pipeline.transcribe import refresh_transcript
     from .report import transcript_lines
 
@@ -367,6 +369,7 @@ def transcript_publish(
         if report is None:
             paths = episode_paths(show.root, slug)
             raise TranscriptError("not found: there is no transcript to publish yet", paths.shown(paths.vtt))
+        refresh_video_captions(show, slug)
         if not quiet:
             for line in transcript_lines(report, show.root):
                 typer.echo(line)
