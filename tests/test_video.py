@@ -206,6 +206,21 @@ def test_the_feed_offers_the_video_beside_the_mp3(webinar) -> None:
     assert [s.get("uri") for s in sources] == [f"https://example.org/show/media/{SLUG}.mp4"]
 
 
+def test_check_reads_the_video_back(webinar, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rkaudio.publishing.check import check_show
+    from rkaudio.show.config import load_show
+
+    prepared, _ = webinar
+    root = copy_show(prepared, tmp_path, monkeypatch)
+    rows = {r.check: r for r in check_show(load_show(root)).results if r.check.startswith("video")}
+    assert set(rows) == {"video length", "video type", "video loudness"}
+    assert all(r.ok for r in rows.values()), rows
+    with (root / "feed" / "media" / f"{SLUG}.mp4").open("ab") as fh:
+        fh.write(b"\0" * 10)
+    rows = {r.check: r for r in check_show(load_show(root)).results if r.check.startswith("video")}
+    assert not rows["video length"].ok, rows["video length"]
+
+
 def test_the_episode_page_plays_the_video_with_captions_on(webinar) -> None:
     root, _ = webinar
     page = root / "feed" / "episodes" / SLUG / "index.html"
