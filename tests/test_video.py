@@ -342,3 +342,45 @@ def test_vp8_in_webm_stays_webm_with_opus_and_webvtt(show: Path) -> None:
     assert packets_md5(video) == packets_md5(source)
     data, rate = mh.decode(video)
     assert abs(mh.lufs(data, rate) + 16.0) <= mh.LU_TOLERANCE
+
+
+@pytest.mark.browser
+def test_the_video_on_the_page_in_chromium(webinar, browser) -> None:
+    """The page with the video passes axe-core (no serious or critical violations); the captions
+    track is on by default; Tab reaches the video's controls, and the audio-only link after them."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    from test_review_browser import AXE, REPO, _missing, wait_for
+    from test_site_browser import AXE_TAGS, open_page
+
+    if not AXE.is_file():
+        _missing(f"{AXE.relative_to(REPO)} not found (make test installs it with npm)")
+    root, _ = webinar
+    driver = browser
+    open_page(driver, root / "feed", f"episodes/{SLUG}/index.html")
+    wait_for(lambda: driver.execute_script("const t = document.querySelector('#video').textTracks;"
+                                           "return t.length === 1 && t[0].mode === 'showing' && t[0].kind === 'captions'"),
+             "the captions track to be showing")
+    driver.execute_script("document.activeElement.blur()")
+    keys = ActionChains(driver)
+    seen = []
+    for _ in range(60):
+        keys.send_keys(Keys.TAB).perform()
+        seen.append(driver.execute_script("const a = document.activeElement;"
+                                          "return a.tagName + ' ' + (a.id || a.textContent.trim().slice(0, 40))"))
+        if seen[-1].startswith("A Listen to the audio-only version"):
+            break
+    else:
+        pytest.fail(f"Tab never reached the audio-only link: {seen}")
+    assert "VIDEO video" in seen, seen
+    driver.execute_script(AXE.read_text(encoding="utf-8"))
+    result = driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        axe.run(document, {runOnly: {type: 'tag', values: arguments[0]}})
+           .then(r => done({violations: r.violations.map(v => ({id: v.id, impact: v.impact,
+                                                                nodes: v.nodes.map(n => n.target.join(' '))}))}))
+           .catch(e => done({error: String(e)}));
+    """, AXE_TAGS)
+    assert "error" not in result, result
+    assert [v for v in result["violations"] if v["impact"] in ("serious", "critical")] == [], result
