@@ -384,3 +384,23 @@ def test_the_video_on_the_page_in_chromium(webinar, browser) -> None:
     """, AXE_TAGS)
     assert "error" not in result, result
     assert [v for v in result["violations"] if v["impact"] in ("serious", "critical")] == [], result
+
+
+@pytest.mark.speech
+@pytest.mark.slow
+def test_a_webinar_end_to_end_with_the_real_engine(show: Path, tmp_path: Path) -> None:
+    """``rkaudio process`` on a webinar in episodes/, as a producer runs it: the MP3 and the video,
+    the captions the bundled model heard inside the video."""
+    from conftest import run_subprocess
+
+    configure(show)
+    source = make_video(show / "episodes" / "talk.mp4", SECONDS, speech_track(SECONDS))
+    out = run_subprocess("process", source, "--json", "--quiet")
+    assert out.code == 0, out
+    assert out.json["video"]["path"] == "feed/media/talk.mp4"
+    assert (show / "feed" / "media" / "talk.mp3").is_file()
+    extracted = tmp_path / "inside.vtt"
+    mh.ffmpeg("-i", str(show / "feed" / "media" / "talk.mp4"), "-map", "0:s:0", "-f", "webvtt", str(extracted))
+    heard = " ".join(c.text for c in webvtt.read(str(extracted))).lower()
+    assert "kindness" in heard, heard
+    assert "alternateEnclosure" in (show / "feed" / "feed.xml").read_text(encoding="utf-8")

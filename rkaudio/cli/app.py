@@ -294,6 +294,7 @@ def transcribe(
     from ..audio import ffmpeg_tool
     from ..audio.timeline import probed_intro_lead
     from ..pipeline.process import slug_for
+    from ..pipeline.republish import refresh_video_captions
     from ..pipeline.transcribe import transcribe_episode
     from .report import ProgressBar, transcript_json, transcript_lines
 
@@ -306,6 +307,8 @@ def transcribe(
             report = transcribe_episode(show, input, name, title=title, settings=speech,
                                         retranscribe=retranscribe, offset_s=probed_intro_lead(show.audio, info.duration),
                                         on_progress=bar)
+        if report.published:
+            refresh_video_captions(show, name)
         if as_json:
             typer.echo(json.dumps(transcript_json(report, show.root), indent=2))
         else:
