@@ -66,8 +66,6 @@ class VideoSource:
 
     stream: VideoStream
     format: VideoFormat
-    #: What the producer should know (a recording with several sound tracks).
-    notes: tuple[str, ...] = ()
 
 
 def video_source(info: MediaInfo) -> VideoSource | None:
@@ -85,11 +83,7 @@ def video_source(info: MediaInfo) -> VideoSource | None:
         fmt = WEBM
     else:
         fmt = MATROSKA
-    notes = ()
-    if len(info.audio) > 1:
-        notes = (f"the recording has {len(info.audio)} sound tracks: the first was used, for the MP3 and the "
-                 "video alike",)
-    return VideoSource(stream, fmt, notes)
+    return VideoSource(stream, fmt)
 
 
 def _metadata_text(value: str) -> str:

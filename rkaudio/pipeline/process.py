@@ -205,8 +205,9 @@ def process_episode(show: Show, source: Path, *, slug: str | None = None, title:
         warnings.append(f"removed {paths.shown(old)}, made from an earlier run")
     if video is None:
         remove_video_captions(show.root, name)
-    else:
-        warnings += list(picture.notes) if picture is not None else []
+    if len(info.audio) > 1:
+        warnings.append(f"the recording has {len(info.audio)} sound tracks: the first was used"
+                        + (", for the MP3 and the video alike" if video is not None else ""))
     if swept:
         warnings.append(f"removed {len(swept)} temporary file(s) left by runs that were stopped before they "
                         f"finished (in {', '.join(sorted({paths.shown(p.parent) for p in swept}))})")
