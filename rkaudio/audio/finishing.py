@@ -211,14 +211,16 @@ def _calibrate(mix: Mix, workdir: Path) -> float:
     return offset if abs(offset) <= 3.0 else 0.0
 
 
-def finish_audio(plan: AudioPlan, mp3: Path, *, master: Path | None = None, video: Path | None = None,
-                 video_codec: str = "aac", on_progress: ProgressCallback = silent) -> FinishedAudio:
+def finish_audio(plan: AudioPlan, mp3: Path, *, master: Path | None = None, video: bool = False,
+                 video_sound: Path | None = None, video_codec: str = "opus",
+                 on_progress: ProgressCallback = silent) -> FinishedAudio:
     """Calibrate, then encode the episode to ``mp3`` (and a FLAC ``master``) until it meets the
     target and the ceiling; QualityError if three attempts cannot.
 
-    With ``video``, the same run also encodes the programme's span of the finished sound (from the
-    intro's lead, for the programme's length) to that file in ``video_codec`` (see
-    `assembly.VideoSound`), and that file is measured too.
+    With ``video``, the same run also measures the programme's span of the MP3 (from the intro's
+    lead, for the programme's length), which the finished video takes; with ``video_sound`` too,
+    that span is encoded to that file in ``video_codec`` instead (a WebM cannot carry MP3), and
+    that encode is measured (see `assembly.VideoSound`). ``video_sound`` is written beside ``mp3``.
 
     ``mp3`` is written in its own folder under its plain name (see `assembly.render`); the
     calibration's scratch output, and the leveller's gain curve while it is needed, go to the
@@ -226,9 +228,9 @@ def finish_audio(plan: AudioPlan, mp3: Path, *, master: Path | None = None, vide
     """
     levels = plan.leveller
     sound = None
-    if video is not None:
-        sound = VideoSound(video, video_codec, start=plan.intro_lead, duration=plan.programme.duration,
-                           bitrate_kbps=plan.settings.bitrate)
+    if video or video_sound is not None:
+        sound = VideoSound(start=plan.intro_lead, duration=plan.programme.duration, path=video_sound,
+                           codec=video_codec, bitrate_kbps=plan.settings.bitrate)
     if levels is None or not levels.active:
         return _finish(plan, mp3, master, None, sound, on_progress)
     envelope = temp_name(mp3.parent / "leveller.f32")
@@ -298,8 +300,8 @@ def _finish(plan: AudioPlan, mp3: Path, master: Path | None, envelope: Path | No
     video_loudness = result.video
     if video_loudness is not None:
         # The video's sound is the programme without the parts of the stings that do not overlap it;
-        # the stings are matched to the same loudness, so it lands on the target too, as measured
-        # from its encoder's output in the same run.
+        # the stings are matched to the same loudness, so it lands on the target too: measured in
+        # the same run, from the MP3's frames the video takes (or the video's own encode).
         video_miss = abs(target - video_loudness.integrated_lufs)
         if round(video_miss, 1) >= PROMISED_TOLERANCE_LU or (video_loudness.true_peak_dbtp or -math.inf) > ceiling:
             warnings.append(f"the video's sound measured {video_loudness.integrated_lufs:.1f} LUFS and "

@@ -1,10 +1,12 @@
 """The finished video of a webinar: the recording's picture, stream-copied and never re-encoded,
 with the finished programme's sound, the captions as a subtitle track, and the chapters.
 
-The sound is encoded by the finishing run itself (`assembly.VideoSound`), so it is the same
-levelled, normalised and limited programme as the MP3; this module only chooses the container
-and puts the streams together (`mux_video`), with the index at the front (``+faststart``) so
-the video plays while it downloads. ffmpeg copies packets as they come: nothing is held in
+The sound is the MP3's own frames over the programme's span (cut at the intro's lead, sample
+for sample, and measured by the finishing run, `assembly.VideoSound`): the same levelled,
+normalised and limited programme, bit for bit, and no second lossy encode. Only WebM, which
+cannot carry MP3, gets its own Opus encode of the same samples from the finishing run. This
+module chooses the container and puts the streams together (`mux_video`), with the index at the
+front (``+faststart``) so the video plays while it downloads. ffmpeg copies packets as they come: nothing is held in
 memory, however long the webinar.
 """
 
@@ -48,15 +50,15 @@ class VideoFormat:
 
     ext: str
     muxer: str
-    #: A key of `assembly.VIDEO_AUDIO_CODECS`.
+    #: "mp3": the MP3's own frames; else a key of `assembly.VIDEO_AUDIO_CODECS`, encoded for it.
     audio_codec: str
     subtitle_codec: str
     mime: str
 
 
-MP4 = VideoFormat("mp4", "mp4", "aac", "mov_text", "video/mp4")
+MP4 = VideoFormat("mp4", "mp4", "mp3", "mov_text", "video/mp4")
 WEBM = VideoFormat("webm", "webm", "opus", "webvtt", "video/webm")
-MATROSKA = VideoFormat("mkv", "matroska", "opus", "webvtt", "video/x-matroska")
+MATROSKA = VideoFormat("mkv", "matroska", "mp3", "webvtt", "video/x-matroska")
 FORMATS = {f.ext: f for f in (MP4, WEBM, MATROSKA)}
 
 
@@ -103,18 +105,22 @@ def chapters_metadata(title: str, chapters: Sequence[tuple[float, float, str]]) 
 
 
 def mux_video(source: VideoSource, recording: Path, sound: Path, target: Path, *, title: str,
-              captions: Path | None = None, language: str | None = None,
+              span: tuple[float, float] | None = None, captions: Path | None = None, language: str | None = None,
               chapters: Sequence[tuple[float, float, str]] = (),
               on_time: ffmpeg_tool.TimeCallback | None = None) -> None:
-    """Write ``target``: the recording's picture copied packet for packet, the finished ``sound``
-    (already encoded for ``source.format``), the ``captions`` (WebVTT) as a subtitle track in
-    ``language``, the chapters and the title. The index goes first in an MP4 (faststart)."""
+    """Write ``target``: the recording's picture copied packet for packet; the finished ``sound``,
+    its packets copied too (the MP3, cut to ``span``, (start, length) in seconds; or a file already
+    encoded for ``source.format``); the ``captions`` (WebVTT) as a subtitle track in ``language``;
+    the chapters and the title. The index goes first in an MP4 (faststart)."""
     fmt = source.format
     lang = container_language(language)
     metadata = temp_name(target.with_name(f"{target.stem}.ffmetadata"))
     try:
         metadata.write_text(chapters_metadata(title, chapters), encoding="utf-8")
-        args = ["-i", f"file:{recording}", "-i", f"file:{sound}"]
+        # A cut of copied MP3 frames plays from the exact sample: ffmpeg trims the first frame's
+        # head (an edit list in MP4, a codec delay in Matroska).
+        cut = ["-ss", f"{span[0]:.6f}", "-t", f"{span[1]:.6f}"] if span is not None else []
+        args = ["-i", f"file:{recording}", *cut, "-i", f"file:{sound}"]
         maps = ["-map", f"0:{source.stream.index}", "-map", "1:a:0"]
         subtitle: list[str] = []
         if captions is not None:

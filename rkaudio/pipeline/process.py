@@ -6,8 +6,8 @@ The order protects earlier output and the producer's time:
    audio, a hand-edited transcript parses, the speech engine and its model are there, the
    episode's metadata parses and its notes cite only research the library has;
 2. the audio step (`rkaudio.audio.finishing`) measures, calibrates and encodes the MP3 to a
-   temporary file beside its target, and checks it;
-   For a video recording the same run encodes the programme's sound for the video;
+   temporary file beside its target, and checks it (for a video recording, the programme's span
+   of it too, which the video takes);
 3. the transcript step (`rkaudio.pipeline.transcribe`) transcribes the programme, timed to the
    finished episode, and publishes the transcript files (and, for a video, copies timed to it);
 4. the MP3 gets its full tags (the transcript included); a video recording's picture is copied
@@ -166,15 +166,17 @@ def process_episode(show: Show, source: Path, *, slug: str | None = None, title:
     master = paths.master if settings.keep_master else None
     picture = video_source(info) if settings.video_output == "auto" else None
     video = paths.video(picture.format.ext) if picture is not None else None
-    sound = temp_name(paths.mp3.with_name(f"{name}.video-sound")) if picture is not None else None
+    # The video takes the MP3's own frames; only WebM, which cannot carry MP3, has its own encode.
+    encoded = picture is not None and picture.format.audio_codec != "mp3"
+    sound = temp_name(paths.mp3.with_name(f"{name}.video-sound")) if encoded else None
     captions = None
 
     with atomic_path(paths.mp3) as tmp_mp3, \
             (atomic_path(master) if master else contextlib.nullcontext()) as tmp_master, \
             (atomic_path(video) if video else contextlib.nullcontext()) as tmp_video:
         try:
-            audio = finish_audio(plan, tmp_mp3, master=tmp_master, video=sound,
-                                 video_codec=picture.format.audio_codec if picture else "aac",
+            audio = finish_audio(plan, tmp_mp3, master=tmp_master, video=picture is not None, video_sound=sound,
+                                 video_codec=picture.format.audio_codec if encoded and picture else "opus",
                                  on_progress=on_progress)
             # The transcript goes into the MP3's tags, so it is made before the MP3 is published.
             if transcribe is not None:
@@ -186,10 +188,10 @@ def process_episode(show: Show, source: Path, *, slug: str | None = None, title:
             text = published_text(show.root, name) if transcript is not None else ""
             write_episode_tags(tmp_mp3, episode_tags(show, prepared.episode, prepared.notes, transcript_text=text,
                                                      duration=audio.duration))
-            if picture is not None and sound is not None and tmp_video is not None:
+            if picture is not None and tmp_video is not None:
                 captions = publish_video_captions(show.root, name, plan.intro_lead)
-                _finish_video(show, picture, source, sound, tmp_video, prepared.episode, captions,
-                              plan.intro_lead, plan.programme.duration, on_progress)
+                _finish_video(show, picture, source, sound or tmp_mp3, tmp_video, prepared.episode, captions,
+                              plan.intro_lead, plan.programme.duration, on_progress, cut=sound is None)
         finally:
             if sound is not None:
                 sound.unlink(missing_ok=True)
@@ -228,13 +230,16 @@ def process_episode(show: Show, source: Path, *, slug: str | None = None, title:
 
 
 def _finish_video(show: Show, picture: VideoSource, source: Path, sound: Path, target: Path, episode: Episode,
-                  captions: Path | None, lead: float, duration: float, on_progress: ProgressCallback) -> None:
-    """Put the finished video together: the recording's picture, the finished sound, the captions
-    timed to the video, and the chapters moved by the intro's lead (which the video does not have)."""
+                  captions: Path | None, lead: float, duration: float, on_progress: ProgressCallback, *,
+                  cut: bool) -> None:
+    """Put the finished video together: the recording's picture, the finished sound (``cut``: the
+    MP3's frames from the intro's lead for the programme's length), the captions timed to the
+    video, and the chapters moved by the intro's lead (which the video does not have)."""
     starts = [max(0.0, c.start - lead) for c in episode.chapters]
     chapters = [(start, starts[n + 1] if n + 1 < len(starts) else duration, c.title)
                 for n, (start, c) in enumerate(zip(starts, episode.chapters)) if start < duration]
-    mux_video(picture, source, sound, target, title=episode.title, captions=captions, language=show.language,
+    mux_video(picture, source, sound, target, title=episode.title, span=(lead, duration) if cut else None,
+              captions=captions, language=show.language,
               chapters=[c for c in chapters if c[1] > c[0]],
               on_time=lambda t: on_progress("video", t, max(duration, t)))
     on_progress("video", duration, duration)
