@@ -411,3 +411,17 @@ def test_a_webinar_end_to_end_with_the_real_engine(show: Path, tmp_path: Path) -
     heard = " ".join(c.text for c in webvtt.read(str(extracted))).lower()
     assert "kindness" in heard, heard
     assert "alternateEnclosure" in (show / "feed" / "feed.xml").read_text(encoding="utf-8")
+
+
+def test_video_output_is_read_from_show_toml_and_the_environment(show: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rkaudio.core.errors import ConfigError
+    from rkaudio.show.config import load_show
+
+    assert load_show(show).audio.video_output == "auto"
+    set_audio(show, video_output="off")
+    assert load_show(show).audio.video_output == "off"
+    monkeypatch.setenv("RKAUDIO_VIDEO_OUTPUT", "auto")
+    assert load_show(show).audio.video_output == "auto"
+    monkeypatch.setenv("RKAUDIO_VIDEO_OUTPUT", "always")
+    with pytest.raises(ConfigError, match="video_output"):
+        load_show(show)
