@@ -3,9 +3,9 @@
 The graph is built with ffmpeg-python, which keeps the stream labels of a multi-input
 ``-filter_complex`` straight; :mod:`rkaudio.ffmpeg_tool` runs the resulting argument list.
 The encoded MP3 goes both to its file and, through a pipe, to a second ffmpeg that measures it,
-so the check of the delivered file runs on the other core while LAME encodes; the span of it a
-video takes (`VideoSound`) is measured by a third (or, for WebM, encoded as Opus in the same run
-and that encode measured).
+so the check of the delivered file runs on the other core while LAME encodes; the same meter
+measures the span of it a video takes (`VideoSound`; for WebM, that span is encoded as Opus in
+the same run and a third ffmpeg measures it).
 """
 
 from __future__ import annotations
@@ -225,24 +225,27 @@ def render(mix: Mix, mp3_name: str, workdir: Path, master: Path | None = None,
     # and written relative to workdir.
     tee = f"[f=mp3]{mp3_name}|[f=mp3]{ffmpeg_tool.PIPE}" if mp3_name else f"[f=mp3]{ffmpeg_tool.PIPE}"
     sound = mix.video
+    meter = meter_filter(true_peak)
     more = []
     if sound is not None and sound.path is None:
-        # The video takes the MP3's frames over the programme's span: that span of the MP3, as
-        # encoded, is measured by a second meter (loudness only: the whole MP3's true peak bounds it).
-        # That meter stops reading at the span's end, before the outro has been encoded: its pipe may
-        # close early (onfail=ignore); the meter's own exit status is still checked.
-        tee += f"|[f=mp3:onfail=ignore]{ffmpeg_tool.pipe(1)}"
-        more.append(["-f", "mp3", "-i", "pipe:0", "-af", f"{_span(sound)},{meter_filter(False)}", "-f", "null", "-"])
+        # The video takes the MP3's frames over the programme's span: the meter that decodes the
+        # MP3 measures that span too (loudness; the whole MP3's true peak bounds the span's).
+        meter = (f"asplit=2[whole][span];[whole]{meter_filter(true_peak, 'whole')};"
+                 f"[span]{_span(sound)},{meter_filter(False, 'span')},anullsink")
     elif sound is not None and sound.path is not None:
         streamed = VIDEO_AUDIO_CODECS[sound.codec][2][1]
         more.append(["-f", streamed, "-i", "pipe:0", "-af", meter_filter(true_peak), "-f", "null", "-"])
     producer = build_args(mix, tee, master)
-    consumer = ["-f", "mp3", "-i", "pipe:0", "-af", meter_filter(true_peak), "-f", "null", "-"]
+    consumer = ["-f", "mp3", "-i", "pipe:0", "-af", meter, "-f", "null", "-"]
     texts = ffmpeg_tool.run_piped(producer, consumer, *more, what="encoding the episode", on_time=on_time,
                                   cwd=workdir)
     before = parse_summary(texts[0]) if mix.meter_before_limiter else None
-    delivered = parse_summary(texts[1])
-    video = parse_summary(texts[2]) if sound is not None else None
-    if video is not None and sound is not None and sound.path is None:
-        video = dataclasses.replace(video, true_peak_dbtp=delivered.true_peak_dbtp)
+    video = None
+    if sound is not None and sound.path is None:
+        delivered = parse_summary(texts[1], instance="ebur128@whole")
+        video = dataclasses.replace(parse_summary(texts[1], instance="ebur128@span"),
+                                    true_peak_dbtp=delivered.true_peak_dbtp)
+    else:
+        delivered = parse_summary(texts[1])
+        video = parse_summary(texts[2]) if sound is not None else None
     return RenderResult(delivered=delivered, programme_before_limiter=before, video=video)
