@@ -11,8 +11,8 @@ Then, interleaved so a busy spell on the machine hits both alike, it times ``rka
 each (the show made by ``rkaudio init``, with its intro and outro; no transcript):
 
 1. the M4A: the MP3 only;
-2. the MP4: the MP3 and ``feed/media/<slug>.mp4`` (the picture copied, the sound encoded in the
-   same finishing run, muxed with chapters and faststart).
+2. the MP4: the MP3 and ``feed/media/<slug>.mp4`` (the picture's packets and the MP3's frames over
+   the programme copied, muxed with chapters and faststart).
 
 Wall time and the peak memory of the whole process tree are recorded for every run; the finished
 video's sound is measured with pyloudnorm (never rkaudio's meter) and its picture packets are
@@ -179,8 +179,8 @@ def main(argv: list[str] | None = None) -> int:
         f"for its sound alone, with a {video_mb:.0f} MB input",
         "", "Notes:", "",
         "- Both runs use the show `rkaudio init` makes (intro and outro, leveller on) and `--no-transcribe`.",
-        "- The webinar's extra work: the finishing run also measures the programme's span of the MP3 "
-        "(a third ffmpeg on a second pipe), then ffmpeg copies the picture's packets and that span of "
+        "- The webinar's extra work: the finishing run's meter also measures the programme's span of "
+        "the MP3, then ffmpeg copies the picture's packets and that span of "
         "the MP3's frames, with the captions, chapters and title, into the MP4 (faststart: a second "
         "pass that moves the index to the front); and every pass over the recording reads the larger file.",
         "- CPU is the user and system time of rkaudio and all its ffmpeg processes (getrusage of the "
