@@ -231,6 +231,11 @@ def process(
         help="Level the speakers: raise quiet passages of speech and lower loud ones (up to 15 dB) so every voice "
              "comes out equally loud; music and silence are left alone. On by default (show.toml: audio.leveller); "
              "turn it off for music or drama.", show_default=False)] = None,
+    video: Annotated[Optional[bool], typer.Option(
+        "--video/--no-video",
+        help="For a video recording, also write the finished video (feed/media/SLUG.mp4): the picture copied "
+             "untouched, the processed sound, the captions. On by default (show.toml: audio.video_output).",
+        show_default=False)] = None,
     title: Annotated[Optional[str], typer.Option(help="Episode title. Default: the input's file name.", show_default=False)] = None,
     slug: Annotated[Optional[str], typer.Option(help="Name of the episode in URLs and files. Default: the input's name, made URL-safe.", show_default=False)] = None,
     no_transcribe: Annotated[bool, typer.Option("--no-transcribe", help="Skip the transcript step (a reviewed transcript is still published).")] = False,
@@ -253,7 +258,7 @@ def process(
         show = _show(workspace)
         settings = _audio_overrides(show, intro=intro, outro=outro, target=target, true_peak=true_peak,
                                     crossfade=crossfade, channels=channels, bitrate=bitrate, master=master,
-                                    leveller=leveller)
+                                    leveller=leveller, video=video)
         speech = _transcript_overrides(show, engine=engine, model=model, device=device, speakers=speakers)
         wanted = speech.enabled and not no_transcribe
         if len(inputs) > 1:
@@ -347,6 +352,7 @@ def transcribe(
     from ..audio import ffmpeg_tool
     from ..audio.timeline import probed_intro_lead
     from ..pipeline.process import slug_for
+    from ..pipeline.republish import refresh_video_captions
     from ..pipeline.transcribe import transcribe_episode
     from .report import ProgressBar, transcript_json, transcript_lines
 
@@ -359,6 +365,8 @@ def transcribe(
             report = transcribe_episode(show, input, name, title=title, settings=speech,
                                         retranscribe=retranscribe, offset_s=probed_intro_lead(show.audio, info.duration),
                                         on_progress=bar)
+        if report.published:
+            refresh_video_captions(show, name)
         if as_json:
             typer.echo(json.dumps(transcript_json(report, show.root), indent=2))
         else:
@@ -410,7 +418,9 @@ def transcript_publish(
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
-    """Remake the .srt, .json, .txt and .html and the copies in feed/transcripts/ from the reviewed .vtt."""
+    """Remake the .srt, .json, .txt and .html and the copies in feed/transcripts/ from the reviewed .vtt
+    (and, for a webinar, the video's captions)."""
+    from ..pipeline.republish import refresh_video_captions
     from ..pipeline.transcribe import refresh_transcript
     from .report import transcript_lines
 
@@ -420,6 +430,7 @@ def transcript_publish(
         if report is None:
             paths = episode_paths(show.root, slug)
             raise TranscriptError("not found: there is no transcript to publish yet", paths.shown(paths.vtt))
+        refresh_video_captions(show, slug)
         if not quiet:
             for line in transcript_lines(report, show.root):
                 typer.echo(line)
@@ -554,6 +565,8 @@ def _audio_overrides(show: Show, **flags: object) -> AudioSettings:
     for flag, key in names.items():
         if flags[flag] is not None:
             table[key] = flags[flag]
+    if flags.get("video") is not None:
+        table["video_output"] = "auto" if flags["video"] else "off"
     if not table:
         return show.audio
     return audio_from_table(table, show.root, "command-line options", base=show.audio)
