@@ -141,7 +141,6 @@ def main() -> int:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="rkaudio-bench-build-"))
-    load = os.getloadavg()
     try:
         idle, retitle, first, unchanged = fifty(work, args.episodes, args.runs)
         separate, together, minutes = six(work, args.new, args.batch_runs)
@@ -158,7 +157,7 @@ def main() -> int:
         "",
         f"Run on {report.now()} with `python bench/build.py` (what `make bench` runs).",
         "",
-        f"- Machine: {report.machine_summary()}, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at start",
+        f"- Machine: {report.machine_summary()} (the load average when the run began)",
         f"- Software: rkaudio, Python {platform.python_version()}; every time is a fresh `rkaudio` process "
         "(start-up included), as a producer runs it",
         f"- A {args.episodes}-episode show (2 s recordings, transcribed, speaker labels off), built once in "
