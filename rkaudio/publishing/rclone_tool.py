@@ -47,9 +47,11 @@ _SECRET_PAIR = re.compile(r"(?i)\b((?:secret_access_key|access_key_id|session_to
 #: "file not found".
 DIR_NOT_FOUND, FILE_NOT_FOUND = 3, 4
 #: How long rclone keeps trying. rclone's own defaults (a run 3 times, each request 10 times with
-#: a growing pause) keep an unreachable host busy for minutes; a publish that fails is simply run
-#: again (only what is missing moves), so uploads try a little and a look at the remote once.
-#: RCLONE_RETRIES or RCLONE_LOW_LEVEL_RETRIES in the environment take precedence.
+#: a pause growing to 2 s) keep a host that went away busy for minutes, file after file; a publish
+#: that fails is simply run again (only what is missing moves). So an upload is tried twice and
+#: each request twice, and a look at the remote (which comes first) once: an unreachable host or
+#: wrong keys are reported at once. RCLONE_RETRIES or RCLONE_LOW_LEVEL_RETRIES in the environment
+#: take precedence (a patient publish over a poor line: RCLONE_LOW_LEVEL_RETRIES=10).
 UPLOAD_RETRIES = ("--retries", "2", "--low-level-retries", "2")
 LOOK_RETRIES = ("--retries", "1", "--low-level-retries", "1")
 

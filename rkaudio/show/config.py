@@ -319,8 +319,8 @@ def publish_from_table(table: Mapping[str, Any], source: str,
     without repeating its value."""
     for key in sorted(set(table) - _PUBLISH_KEYS):
         if _SECRET_NAME.search(key):
-            raise ConfigError(f"{source}: publish.{key} looks like a credential, and credentials never go in "
-                              "show.toml: remove it and keep it in rclone's config ('rclone config') or its "
+            raise ConfigError(f"{source}: publish.{key} looks like a credential, which never goes in this file: "
+                              "remove it and keep it in rclone's config ('rclone config') or its "
                               "RCLONE_CONFIG_<REMOTE>_* environment variables")
         raise ConfigError(f"{source}: unknown setting publish.{key} (known: {', '.join(sorted(_PUBLISH_KEYS))})")
     s = base or PublishSettings()
