@@ -13,6 +13,7 @@ import hashlib
 import http.server
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -42,26 +43,27 @@ def _free_port() -> int:
 
 
 class Server:
-    """``rclone serve KIND`` on 127.0.0.1 serving ``folder``; stopped and started again on the same port."""
+    """``rclone serve KIND`` on 127.0.0.1 serving ``folder``, on a port it picks itself (so parallel
+    workers never race for one); stopped, and started again (on a new port) over the same folder."""
 
     def __init__(self, kind: str, folder: Path, *args: str) -> None:
-        from rkaudio.publishing.rclone_tool import executable
-
         self.kind, self.folder, self.args = kind, folder, args
-        self.port = _free_port()
-        self.cmd = [executable(), "serve", kind, *args, "--addr", f"127.0.0.1:{self.port}", str(folder)]
+        self.port = 0
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> Server:
-        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(200):
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return self
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"rclone serve {self.kind} exited with {self.proc.returncode}")
-            time.sleep(0.05)
-        raise RuntimeError(f"rclone serve {self.kind} did not start listening")
+        from rkaudio.publishing.rclone_tool import executable
+
+        self.proc = subprocess.Popen([executable(), "serve", self.kind, *self.args, "--addr", "127.0.0.1:0",
+                                      str(self.folder)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:  # rclone says where it listens, then little more
+            found = re.search(r"(?i)(?:server on|server started on) \[?https?://127\.0\.0\.1:(\d+)", line)
+            if found:
+                self.port = int(found[1])
+                threading.Thread(target=self.proc.stderr.read, daemon=True).start()
+                return self
+        raise RuntimeError(f"rclone serve {self.kind} exited with {self.proc.wait()} before listening")
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -445,3 +447,21 @@ def test_check_online_reads_every_enclosure_s_headers(published: Path, tmp_path:
     finally:
         server.shutdown()
         server.server_close()
+
+
+# --- what rclone says, cleaned ------------------------------------------------------------------------
+
+def test_messages_are_scrubbed_of_every_credential_rclone_might_echo() -> None:
+    from rkaudio.publishing.rclone_tool import explain, scrub
+
+    env = {"RCLONE_CONFIG_PUB_TYPE": "s3", "RCLONE_CONFIG_PUB_ENDPOINT": "https://s3.example.org",
+           "RCLONE_CONFIG_PUB_ACCESS_KEY_ID": "AKIAVISIBLEKEY", "RCLONE_CONFIG_PUB_SECRET_ACCESS_KEY": "s3cr3t-value",
+           "RCLONE_CONFIG_DAV_PASS": "obscured-pass"}
+    said = ("Failed to create file system for \":s3,access_key_id=AKIAOTHER,secret_access_key='quoted secret':b\": "
+            "AKIAVISIBLEKEY s3cr3t-value obscured-pass pass = plain-pass; GET https://s3.example.org/b?max-keys=1000")
+    clean = scrub(said, env)
+    for secret in ("AKIAVISIBLEKEY", "s3cr3t-value", "obscured-pass", "AKIAOTHER", "quoted secret", "plain-pass"):
+        assert secret not in clean
+    assert "https://s3.example.org/b?max-keys=1000" in clean  # addresses stay: they say where it went wrong
+    line = explain("api error SignatureDoesNotMatch: The request signature we calculated does not match\n" * 9)
+    assert "\n" not in line and len(line) < 400 and line.startswith("the server refused the credentials")

@@ -436,7 +436,8 @@ def publish(
     to: Annotated[Optional[str], typer.Option(
         "--to", help="An rclone remote and path, e.g. podcast-s3:bucket/show. Default: show.toml (\\[publish] to) "
                      "or RKAUDIO_PUBLISH_TO.", show_default=False)] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be uploaded and deleted; change nothing.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run",
+                                          help="Say what would be uploaded and deleted; change nothing.")] = False,
     prune: Annotated[bool, typer.Option("--prune", help="Delete remote files that are no longer in feed/ "
                                                         "(after the new feed is up).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,

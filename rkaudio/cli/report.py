@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+from rich.progress import (BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeRemainingColumn,
+                           TransferSpeedColumn)
 
 from ..audio.leveller import LevellerReport
 from ..core.clock import clock
@@ -316,7 +317,8 @@ def publish_lines(r: PublishReport) -> list[str]:
         lines.append(f"  verified   {r.enclosures_verified} enclosure(s) on the remote at the feed's lengths")
         lines.append("  feed       feed.xml " + ("uploaded last" if r.feed_uploaded else "unchanged"))
     if r.deleted:
-        lines.append(f"  deleted    {len(r.deleted)} remote file(s) {would}deleted (--prune): " + ", ".join(r.deleted[:6]))
+        lines.append(f"  deleted    {len(r.deleted)} remote file(s) {would}deleted (--prune): "
+                     + ", ".join(r.deleted[:6]))
     if r.extra and not r.deleted:
         lines.append(f"  extra      {len(r.extra)} remote file(s) not in feed/ kept; --prune deletes them")
     return lines

@@ -206,15 +206,16 @@ def publish(show: Show, options: PublishOptions = PublishOptions(), *,
         if options.prune and report.extra:
             doomed = Path(work) / "delete.txt"
             doomed.write_text("".join(f"{name}\n" for name in report.extra), encoding="utf-8")
-            rclone_tool.run(["delete", target, "--files-from-raw", str(doomed), *rclone_tool.retries(rclone_tool.UPLOAD_RETRIES)],
-                            where=target)
+            rclone_tool.run(["delete", target, "--files-from-raw", str(doomed),
+                             *rclone_tool.retries(rclone_tool.UPLOAD_RETRIES)], where=target)
             report.deleted, report.extra = report.extra, []
     return report
 
 
 def _remote_bytes(target: str, relative: str) -> bytes | None:
     """A small remote file's bytes (the feed), or None when it is not there."""
-    fetched = rclone_tool.run(["cat", _join(target, relative), *rclone_tool.retries(rclone_tool.LOOK_RETRIES)], where=target, check=False)
+    fetched = rclone_tool.run(["cat", _join(target, relative), *rclone_tool.retries(rclone_tool.LOOK_RETRIES)],
+                              where=target, check=False)
     if fetched.returncode != 0:
         if (fetched.returncode in (rclone_tool.DIR_NOT_FOUND, rclone_tool.FILE_NOT_FOUND)
                 or "not found" in fetched.error().lower()):
