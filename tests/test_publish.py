@@ -228,6 +228,8 @@ def test_a_second_publish_with_nothing_changed_uploads_nothing(published: Path, 
     assert sha(s3_bytes(s3, "index.html")) == sha(page.read_bytes())
 
 
+@pytest.mark.slow
+@pytest.mark.slow_upload
 def test_the_server_dying_mid_publish_leaves_the_old_feed_and_the_next_publish_completes(
         published: Path, s3: Server) -> None:
     assert publish(env=s3_env(s3)).code == 0
