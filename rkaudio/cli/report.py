@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import (BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeRemainingColumn,
                            TransferSpeedColumn)
 
-from ..audio.leveller import LevellerReport
 from ..core.clock import clock
-from ..pipeline.process import ProcessReport
-from ..pipeline.transcribe import TranscriptReport
-from ..publishing.check import CheckReport
-from ..publishing.feed import FeedReport
-from ..publishing.upload import PublishReport
-from ..transcripts.caption_check import Finding
+
+if TYPE_CHECKING:  # only named in annotations: a quick command (publish, check) loads no audio stack
+    from ..audio.leveller import LevellerReport
+    from ..pipeline.process import ProcessReport
+    from ..pipeline.transcribe import TranscriptReport
+    from ..publishing.check import CheckReport
+    from ..publishing.feed import FeedReport
+    from ..publishing.upload import PublishReport
+    from ..transcripts.caption_check import Finding
 
 
 class ProgressBar:
