@@ -10,7 +10,7 @@ TORCH  ?= torch==2.13.0
 # axe-core, which the review editor's accessibility test runs in the browser (from npm, gitignored).
 AXE    := node_modules/axe-core/axe.min.js
 
-.PHONY: demo test test-fast bench stings clean
+.PHONY: demo demo-webinar test test-fast bench stings clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,17 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed-speakers
 	$(BIN)/rkaudio process $(DEMO)
 
+## demo-webinar: the demo as a webinar: a 720p video (ffmpeg's test picture) with the demo's sound,
+## made in episodes/, finished into the MP3 and feed/media/welcome-webinar.mp4 with its captions
+WEBINAR := episodes/welcome-webinar.mp4
+$(WEBINAR): $(DEMO) | $(VENV)/.installed
+	$(BIN)/python -c "import subprocess, imageio_ffmpeg; subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), \
+	'-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=10', \
+	'-i', '$(DEMO)', '-shortest', '-c:v', 'libx264', '-preset', 'veryfast', '-c:a', 'aac', '$@'], check=True)"
+
+demo-webinar: $(VENV)/.installed-speakers $(WEBINAR)
+	$(BIN)/rkaudio process $(WEBINAR) --title "Welcome to Radical Kindness (webinar)"
+
 $(AXE):
 	@if command -v npm >/dev/null 2>&1; then \
 		npm install --prefix "$(CURDIR)" --no-save --no-audit --no-fund axe-core@4; \
@@ -55,13 +66,14 @@ test: $(VENV)/.installed-dev $(AXE)
 	$(BIN)/python -m pytest -n $(JOBS)
 
 ## test-fast: the quick lane for an edit-test loop: every test that needs neither a speech model,
-## a browser nor PyTorch, nor waits on a deliberately slowed upload, in parallel
+## a browser nor PyTorch, no stress test, nor waits on a deliberately slowed upload, in parallel
 test-fast: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest -n $(JOBS) -m "not speech and not browser and not torch and not speakers and not slow_upload"
+	$(BIN)/python -m pytest -n $(JOBS) -m "not speech and not browser and not torch and not speakers and not stress and not slow_upload"
 
 ## bench: time rkaudio against its peers: processing a generated hour-long recording, levelling
 ## a panel of voices, transcribing the committed speech clips, coverage on the three-voice panels,
-## speaker labels on the conversations, and building the site of a 100-episode show (see BENCHMARKS.md)
+## speaker labels on the conversations, building the site of a 100-episode show, and a 720p webinar
+## against its sound alone (see BENCHMARKS.md)
 bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/leveller.py
@@ -69,6 +81,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/voice_coverage.py
 	$(BIN)/python bench/speakers.py
 	$(BIN)/python bench/site.py
+	$(BIN)/python bench/video.py
 
 ## stings: re-synthesise the demo show's intro and outro (they are committed)
 stings: $(VENV)/.installed

@@ -280,3 +280,28 @@ def test_levels_command_refuses_a_missing_file(show: Path) -> None:
 
     out = run_subprocess("levels", "nothing.wav")
     assert_one_line_error(out, "nothing.wav", "not found")
+
+
+# --- the measuring pass ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("channels", [1, 2])
+def test_measuring_pass_hears_the_delivered_layout(tmp_path: Path, channels: int) -> None:
+    """The leveller's frames, summed as BS.1770 sums them, give the loudness an independent meter
+    finds in the programme as it will be delivered: stereo as it is, or folded to mono the way
+    ffmpeg folds it for the MP3 (each channel at -3 dB, so a centred voice keeps its level)."""
+    from rkaudio.audio.leveller import analyse, integrated_lufs
+
+    x, _ = lh.conversation([0.0, -6.0], 2)
+    # A 16-bit stereo recording whose channels differ: the right one 4 dB down, half a
+    # millisecond later.
+    right = np.concatenate([np.zeros(24), x[:-24]]) * 10 ** (-4 / 20)
+    stereo = np.stack([x, right], axis=1)
+    wav = mh.write_wav(tmp_path / "stereo.wav", stereo, lh.RATE)
+    pcm, _ = mh.decode(wav)
+    delivered = pcm if channels == 2 else (pcm.sum(axis=1) / np.sqrt(2))[:, None]
+    expected = lh.loudness(delivered, lh.RATE, 0, len(delivered) / lh.RATE)
+
+    programme, analysis = analyse(wav, channels)
+    assert abs(integrated_lufs(analysis.energy) - expected) <= 0.5, (integrated_lufs(analysis.energy), expected)
+    assert abs(programme.integrated_lufs - expected) <= 0.3, (programme, expected)
+    assert analysis.frames == pytest.approx(len(pcm) / lh.RATE / FRAME_S, abs=1)

@@ -3,11 +3,14 @@
 The graph is built with ffmpeg-python, which keeps the stream labels of a multi-input
 ``-filter_complex`` straight; :mod:`rkaudio.ffmpeg_tool` runs the resulting argument list.
 The encoded MP3 goes both to its file and, through a pipe, to a second ffmpeg that measures it,
-so the check of the delivered file runs on the other core while LAME encodes.
+so the check of the delivered file runs on the other core while LAME encodes; the same meter
+measures the span of it a video takes (`VideoSound`; for WebM, that span is encoded as Opus in
+the same run and a third ffmpeg measures it).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -44,6 +47,31 @@ class Part:
     envelope: Path | None = None
 
 
+#: The programme's sound for a WebM video, which cannot carry MP3 (MP4 and Matroska take the
+#: MP3's own frames, see `rkaudio.audio.video`): (encoder, container of the file, stream format to
+#: the meter and the meter's demuxer for it, sample rate). Opus runs at 48 kHz only.
+VIDEO_AUDIO_CODECS: dict[str, tuple[str, str, tuple[str, str], int]] = {
+    "opus": ("libopus", "matroska", ("ogg", "ogg"), 48000),
+}
+
+
+@dataclass(frozen=True)
+class VideoSound:
+    """The finished video's sound: the programme's span of the finished episode (from the intro's
+    lead, for the programme's length), so the video keeps the recording's timeline and the
+    stings are heard only where they overlap the programme.
+
+    With ``path`` None, the video takes the MP3's own frames over that span, and the run only
+    measures the span of the MP3 as encoded; with a ``path``, the same samples are also encoded
+    there in ``codec`` (a key of `VIDEO_AUDIO_CODECS`) and that encode is measured."""
+
+    start: float
+    duration: float
+    path: Path | None = None
+    codec: str = "opus"
+    bitrate_kbps: int = 128
+
+
 @dataclass(frozen=True)
 class Mix:
     """Everything the graph needs to know to finish an episode."""
@@ -61,6 +89,8 @@ class Mix:
     limiter_dbtp: float | None = None
     #: Also print a meter summary of the programme before the limiter (for calibration).
     meter_before_limiter: bool = False
+    #: Also measure (or encode and measure) the programme's span for a video (see `VideoSound`).
+    video: VideoSound | None = None
 
 
 def _cut(part: Part) -> dict[str, str]:
@@ -137,11 +167,16 @@ def build_args(mix: Mix, mp3_target: str, master: Path | None = None) -> list[st
                            latency=1, attack=LIMITER_ATTACK_MS, release=LIMITER_RELEASE_MS)
                    .filter("aresample", SAMPLE_RATE))
     outputs = []
+    encoded = mix.video is not None and mix.video.path is not None
+    branches = 1 + (master is not None) + encoded
+    if branches > 1:
+        split = episode.filter_multi_output("asplit", branches)
+        episode, others = split[0], iter([split[i] for i in range(1, branches)])
     if master is not None:
-        split = episode.filter_multi_output("asplit", 2)
-        episode = split[0]
-        outputs.append(ffgraph.output(split[1], f"file:{master}", acodec="flac", sample_fmt="s32",
+        outputs.append(ffgraph.output(next(others), f"file:{master}", acodec="flac", sample_fmt="s32",
                                       ar=SAMPLE_RATE, f="flac", map_metadata=-1))
+    if encoded:
+        outputs.append(_video_output(next(others), mix.video, mix.channels))
     mp3_kwargs = dict(acodec="libmp3lame", audio_bitrate=f"{mix.bitrate_kbps}k", ar=SAMPLE_RATE,
                       ac=mix.channels, map_metadata=-1)
     if mp3_target.startswith("[") or "|" in mp3_target:
@@ -152,10 +187,31 @@ def build_args(mix: Mix, mp3_target: str, master: Path | None = None) -> list[st
     return ["-y", *ffgraph.get_args(ffgraph.merge_outputs(*outputs) if len(outputs) > 1 else outputs[0])]
 
 
+def _span(sound: VideoSound) -> str:
+    return f"atrim=start={sound.start:.6f}:duration={sound.duration:.6f},asetpts=PTS-STARTPTS"
+
+
+def _video_output(stream, sound: VideoSound, channels: int):
+    """The video's own encode, to its file and (a tee) to the pipe of the meter that checks it."""
+    assert sound.path is not None
+    encoder, container, streamed, rate = VIDEO_AUDIO_CODECS[sound.codec]
+    stream = (stream
+              .filter("atrim", start=f"{sound.start:.6f}", duration=f"{sound.duration:.6f}")
+              .filter("asetpts", "PTS-STARTPTS")
+              .filter("aresample", rate))
+    # tee's syntax reserves "|", "[", "]" and ":" (see `render`): the file is named plainly.
+    tee = f"[f={container}]{sound.path.name}|[f={streamed[0]}]{ffmpeg_tool.pipe(1)}"
+    return ffgraph.output(stream, tee, acodec=encoder, audio_bitrate=f"{sound.bitrate_kbps}k", ac=channels,
+                          f="tee", map_metadata=-1)
+
+
 @dataclass(frozen=True)
 class RenderResult:
     delivered: Loudness
     programme_before_limiter: Loudness | None
+    #: The video's sound as encoded, when the mix makes one (for the MP3's own frames, its true
+    #: peak is the whole MP3's, which bounds it).
+    video: Loudness | None = None
 
 
 def render(mix: Mix, mp3_name: str, workdir: Path, master: Path | None = None,
@@ -168,9 +224,28 @@ def render(mix: Mix, mp3_name: str, workdir: Path, master: Path | None = None,
     # tee's output syntax treats "|", "[", "]" and ":" specially, so the file is named plainly
     # and written relative to workdir.
     tee = f"[f=mp3]{mp3_name}|[f=mp3]{ffmpeg_tool.PIPE}" if mp3_name else f"[f=mp3]{ffmpeg_tool.PIPE}"
+    sound = mix.video
+    meter = meter_filter(true_peak)
+    more = []
+    if sound is not None and sound.path is None:
+        # The video takes the MP3's frames over the programme's span: the meter that decodes the
+        # MP3 measures that span too (loudness; the whole MP3's true peak bounds the span's).
+        meter = (f"asplit=2[whole][span];[whole]{meter_filter(true_peak, 'whole')};"
+                 f"[span]{_span(sound)},{meter_filter(False, 'span')},anullsink")
+    elif sound is not None and sound.path is not None:
+        streamed = VIDEO_AUDIO_CODECS[sound.codec][2][1]
+        more.append(["-f", streamed, "-i", "pipe:0", "-af", meter_filter(true_peak), "-f", "null", "-"])
     producer = build_args(mix, tee, master)
-    consumer = ["-f", "mp3", "-i", "pipe:0", "-af", meter_filter(true_peak), "-f", "null", "-"]
-    prod_err, cons_err = ffmpeg_tool.run_piped(producer, consumer, what="encoding the episode",
-                                               on_time=on_time, cwd=workdir)
-    before = parse_summary(prod_err) if mix.meter_before_limiter else None
-    return RenderResult(delivered=parse_summary(cons_err), programme_before_limiter=before)
+    consumer = ["-f", "mp3", "-i", "pipe:0", "-af", meter, "-f", "null", "-"]
+    texts = ffmpeg_tool.run_piped(producer, consumer, *more, what="encoding the episode", on_time=on_time,
+                                  cwd=workdir)
+    before = parse_summary(texts[0]) if mix.meter_before_limiter else None
+    video = None
+    if sound is not None and sound.path is None:
+        delivered = parse_summary(texts[1], instance="ebur128@whole")
+        video = dataclasses.replace(parse_summary(texts[1], instance="ebur128@span"),
+                                    true_peak_dbtp=delivered.true_peak_dbtp)
+    else:
+        delivered = parse_summary(texts[1])
+        video = parse_summary(texts[2]) if sound is not None else None
+    return RenderResult(delivered=delivered, programme_before_limiter=before, video=video)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 
 try:
     import fcntl
@@ -151,85 +152,107 @@ def _widen_pipe(fd: int) -> None:
         pass
 
 
+def pipe(n: int) -> str:
+    """Placeholder for the pipe to consumer ``n`` (from 0) of :func:`run_piped`; ``pipe(0)`` is :data:`PIPE`."""
+    return PIPE if n == 0 else f"{{PIPE{n}}}"
+
+
 def run_piped(
     producer: Sequence[str],
     consumer: Sequence[str],
-    *,
+    *more: Sequence[str],
     what: str,
     on_time: TimeCallback | None = None,
     cwd: Path | None = None,
-) -> tuple[str, str]:
-    """Run two ffmpeg commands joined by a pipe and return both stderr texts.
+) -> tuple[str, ...]:
+    """Run ffmpeg commands joined by pipes and return every stderr text, the producer's first.
 
-    The producer writes its second stream to :data:`PIPE` (replaced by ``pipe:N``); the consumer
-    reads it from stdin. Both run at once, so a check of the encoded result (the consumer) costs
-    no extra pass over the file and runs on the other core.
+    The producer writes a stream to :data:`PIPE` (replaced by ``pipe:N``) for the consumer, and to
+    ``pipe(k)`` for the k-th of ``more`` consumers; each consumer reads its stream from stdin. All
+    run at once, so a check of each encoded result costs no extra pass over the file and runs on
+    another core.
     """
-    read_fd, write_fd = os.pipe()
-    _widen_pipe(write_fd)
+    consumers = [consumer, *more]
+    fds: list[tuple[int, int]] = []
+    started: list[subprocess.Popen] = []
     try:
-        prod_args = [*base_args(), "-progress", "pipe:1",
-                     *[a.replace(PIPE, f"pipe:{write_fd}") for a in producer]]
-        cons_args = [*base_args(), *consumer]
-        log.debug("running: %s", shlex.join(cons_args))
-        try:
-            cons = subprocess.Popen(cons_args, stdin=read_fd, stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.PIPE)
-        except OSError as exc:
-            raise ToolError(f"cannot start ffmpeg ({cons_args[0]}): {exc.strerror or exc}") from exc
-        os.close(read_fd)
-        read_fd = -1
-        try:
-            prod = _popen(prod_args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          pass_fds=(write_fd,), cwd=cwd)
-        except BaseException:
-            cons.kill()
-            cons.wait()
-            raise
-        os.close(write_fd)
-        write_fd = -1
-    finally:
-        for fd in (read_fd, write_fd):
-            if fd >= 0:
-                os.close(fd)
-    prod_err, cons_err = _StderrReader(prod.stderr), _StderrReader(cons.stderr)
-    prod_err.start()
-    cons_err.start()
-    try:
-        _read_progress(prod.stdout, on_time)
-        prod_rc = prod.wait()
-        cons_rc = cons.wait()
+        for _ in consumers:
+            read_fd, write_fd = os.pipe()
+            fds.append((read_fd, write_fd))
+            _widen_pipe(write_fd)
+        prod_args = [*base_args(), "-progress", "pipe:1"]
+        for arg in producer:
+            for n, (_, write_fd) in enumerate(fds):
+                arg = arg.replace(pipe(n), f"pipe:{write_fd}")
+            prod_args.append(arg)
+        for n, args in enumerate(consumers):
+            cons_args = [*base_args(), *args]
+            log.debug("running: %s", shlex.join(cons_args))
+            try:
+                started.append(subprocess.Popen(cons_args, stdin=fds[n][0], stdout=subprocess.DEVNULL,
+                                                stderr=subprocess.PIPE))
+            except OSError as exc:
+                raise ToolError(f"cannot start ffmpeg ({cons_args[0]}): {exc.strerror or exc}") from exc
+            os.close(fds[n][0])
+            fds[n] = (-1, fds[n][1])
+        prod = _popen(prod_args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                      pass_fds=tuple(w for _, w in fds), cwd=cwd)
+        for n, (_, write_fd) in enumerate(fds):
+            os.close(write_fd)
+            fds[n] = (-1, -1)
     except BaseException:
-        for p in (prod, cons):
+        for p in started:
             p.kill()
             p.wait()
         raise
-    prod_err.join()
-    cons_err.join()
-    if prod_rc != 0:
-        _raise_for(prod_rc, prod_err.text, what)
-    if cons_rc != 0:
-        _raise_for(cons_rc, cons_err.text, f"checking the result of {what}")
-    return prod_err.text, cons_err.text
+    finally:
+        for read_fd, write_fd in fds:
+            for fd in (read_fd, write_fd):
+                if fd >= 0:
+                    os.close(fd)
+    readers = [_StderrReader(p.stderr) for p in (prod, *started)]
+    for reader in readers:
+        reader.start()
+    try:
+        _read_progress(prod.stdout, on_time)
+        codes = [p.wait() for p in (prod, *started)]
+    except BaseException:
+        for p in (prod, *started):
+            p.kill()
+            p.wait()
+        raise
+    for reader in readers:
+        reader.join()
+    if codes[0] != 0:
+        _raise_for(codes[0], readers[0].text, what)
+    for code, reader in zip(codes[1:], readers[1:]):
+        if code != 0:
+            _raise_for(code, reader.text, f"checking the result of {what}")
+    return tuple(reader.text for reader in readers)
 
 
 def stream_raw(args: Sequence[str], *, block_bytes: int, what: str,
-               on_log: Callable[[str], None] | None = None) -> Iterator[bytes]:
+               on_log: Callable[[str], None] | None = None, ahead: int = 0) -> Iterator[bytes]:
     """Run one ffmpeg command that writes raw samples to ``pipe:1`` and yield them in blocks.
 
     Each block holds ``block_bytes`` (the last one may hold fewer), so the caller keeps at most one
     block in memory however long the input is. Closing the generator early stops ffmpeg.
     ``on_log`` receives what ffmpeg printed (its last lines) once it has finished successfully:
     a meter in the same graph prints its summary there.
+
+    ``ahead`` blocks are read while the caller works on the one before (a thread drains the pipe),
+    so ffmpeg never waits for a caller busy with a block and the two run on both cores; memory is
+    then ``ahead + 1`` blocks.
     """
     full = [*base_args(), *args]
     proc = _popen(full, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     err = _StderrReader(proc.stderr)
     err.start()
     finished = False
+    reader = _BlockReader(proc.stdout, block_bytes, ahead) if ahead > 0 else None
     try:
         while True:
-            block = proc.stdout.read(block_bytes)
+            block = reader.next() if reader is not None else proc.stdout.read(block_bytes)
             if not block:
                 break
             yield block
@@ -237,6 +260,8 @@ def stream_raw(args: Sequence[str], *, block_bytes: int, what: str,
     finally:
         if not finished:
             proc.kill()
+        if reader is not None:
+            reader.stop()
         proc.stdout.close()
         returncode = proc.wait()
         err.join()
@@ -244,6 +269,48 @@ def stream_raw(args: Sequence[str], *, block_bytes: int, what: str,
         _raise_for(returncode, err.text, what)
     if on_log is not None:
         on_log(err.text)
+
+
+class _BlockReader(threading.Thread):
+    """Reads a pipe in blocks into a bounded queue, so the process writing it never waits for the
+    reader's consumer (up to ``ahead`` blocks). An empty block marks the end of the stream."""
+
+    def __init__(self, stream, block_bytes: int, ahead: int) -> None:
+        super().__init__(daemon=True)
+        self.stream = stream
+        self.block_bytes = block_bytes
+        self.blocks: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=ahead)
+        self.stopping = threading.Event()
+        self.start()
+
+    def run(self) -> None:
+        try:
+            while not self.stopping.is_set():
+                block = self.stream.read(self.block_bytes)
+                self._put(block)
+                if not block:
+                    return
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer and raised there
+            self._put(exc)
+
+    def _put(self, item: bytes | BaseException) -> None:
+        while not self.stopping.is_set():
+            try:
+                self.blocks.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def next(self) -> bytes:
+        item = self.blocks.get()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def stop(self) -> None:
+        """Stop reading (the process is finished or killed, so a read in progress returns)."""
+        self.stopping.set()
+        self.join()
 
 
 # --- probing -----------------------------------------------------------------------------------
@@ -256,6 +323,17 @@ class AudioStream:
 
 
 @dataclass(frozen=True)
+class VideoStream:
+    """A picture stream: its index among all the file's streams (what ``-map 0:N`` names), codec
+    and size. Attached pictures (a cover in an MP4 or MKV) are not counted as video."""
+
+    index: int
+    codec: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
 class MediaInfo:
     """What ffmpeg reports about a file before decoding it."""
 
@@ -263,6 +341,9 @@ class MediaInfo:
     duration: float | None
     audio: list[AudioStream] = field(default_factory=list)
     has_video: bool = False
+    video: list[VideoStream] = field(default_factory=list)
+    #: The container's overall bit rate, bit/s, when ffmpeg states it.
+    bitrate: int | None = None
 
     @property
     def first_audio(self) -> AudioStream:
@@ -270,7 +351,9 @@ class MediaInfo:
 
 
 _DURATION = re.compile(r"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
-_STREAM = re.compile(r"Stream #\d+:\d+(?:\[[^\]]*\])?(?:\([^)]*\))?: (Audio|Video|Subtitle|Data|Attachment): (.*)")
+_STREAM = re.compile(r"Stream #\d+:(\d+)(?:\[[^\]]*\])?(?:\([^)]*\))?: (Audio|Video|Subtitle|Data|Attachment): (.*)")
+_SIZE = re.compile(r"\b(\d{2,5})x(\d{2,5})\b")
+_BITRATE = re.compile(r"bitrate: (\d+) kb/s")
 _RATE = re.compile(r"(\d+) Hz")
 _LAYOUT_CHANNELS = {"mono": 1, "stereo": 2, "2.1": 3, "3.0": 3, "quad": 4, "4.0": 4, "5.0": 5,
                     "5.1": 6, "6.0": 6, "6.1": 7, "7.0": 7, "7.1": 8}
@@ -310,20 +393,26 @@ def probe(path: Path) -> MediaInfo:
     text = run(["-i", f"file:{path}"], what=f"reading {path.name}", check=False)
     info = MediaInfo(path=path, duration=None)
     streams: list[AudioStream] = []
-    has_video = False
+    video: list[VideoStream] = []
     duration: float | None = None
+    bitrate: int | None = None
     for line in text.splitlines():
         m = _DURATION.search(line)
         if m and duration is None:
             h, mi, s = m.groups()
             duration = int(h) * 3600 + int(mi) * 60 + float(s)
+            rate = _BITRATE.search(line)
+            bitrate = int(rate.group(1)) * 1000 if rate else None
         m = _STREAM.search(line)
         if m:
-            kind, desc = m.groups()
+            index, kind, desc = m.groups()
             if kind == "Audio":
                 streams.append(_parse_audio(desc))
             elif kind == "Video" and "attached pic" not in desc:
-                has_video = True
+                size = _SIZE.search(desc)
+                video.append(VideoStream(index=int(index), codec=desc.split(",")[0].split()[0],
+                                         width=int(size.group(1)) if size else 0,
+                                         height=int(size.group(2)) if size else 0))
     if "Input #0" not in text:
         details = [ln.split("] ", 1)[-1].strip() for ln in text.splitlines()
                    if ln.startswith("[") and "@ 0x" in ln]
@@ -331,7 +420,8 @@ def probe(path: Path) -> MediaInfo:
         raise InputError(f"cannot read this file: it is not audio or video, or it is damaged{reason}", path)
     if not streams:
         raise InputError("has no audio stream", path)
-    return MediaInfo(path=info.path, duration=duration, audio=streams, has_video=has_video)
+    return MediaInfo(path=info.path, duration=duration, audio=streams, has_video=bool(video), video=video,
+                     bitrate=bitrate)
 
 
 def input_args(path: Path, *, start: float | None = None, length: float | None = None,

@@ -31,7 +31,7 @@ from ..core.files import temp_name
 from ..core.progress import ProgressCallback, silent
 from ..show.settings import AudioSettings
 from . import ffmpeg_tool
-from .assembly import ENCODER_HEADROOM_DB, Mix, Part, render
+from .assembly import ENCODER_HEADROOM_DB, Mix, Part, VideoSound, render
 from .inputs import check_programme
 from .leveller import LevellerPlan, LevellerReport, analyse, plan_levels, write_envelope
 from .loudness import Loudness, measure, measure_clip
@@ -128,6 +128,8 @@ class FinishedAudio:
     warnings: list[str] = field(default_factory=list)
     #: What the leveller did; None when it was off.
     leveller: LevellerReport | None = None
+    #: The video's sound as measured in its file; None when no video sound was made.
+    video: Loudness | None = None
 
 
 def _measure_sting(path: Path, role: str, channels: int) -> Loudness:
@@ -209,27 +211,37 @@ def _calibrate(mix: Mix, workdir: Path) -> float:
     return offset if abs(offset) <= 3.0 else 0.0
 
 
-def finish_audio(plan: AudioPlan, mp3: Path, *, master: Path | None = None,
+def finish_audio(plan: AudioPlan, mp3: Path, *, master: Path | None = None, video: bool = False,
+                 video_sound: Path | None = None, video_codec: str = "opus",
                  on_progress: ProgressCallback = silent) -> FinishedAudio:
     """Calibrate, then encode the episode to ``mp3`` (and a FLAC ``master``) until it meets the
     target and the ceiling; QualityError if three attempts cannot.
+
+    With ``video``, the same run also measures the programme's span of the MP3 (from the intro's
+    lead, for the programme's length), which the finished video takes; with ``video_sound`` too,
+    that span is encoded to that file in ``video_codec`` instead (a WebM cannot carry MP3), and
+    that encode is measured (see `assembly.VideoSound`). ``video_sound`` is written beside ``mp3``.
 
     ``mp3`` is written in its own folder under its plain name (see `assembly.render`); the
     calibration's scratch output, and the leveller's gain curve while it is needed, go to the
     same folder.
     """
     levels = plan.leveller
+    sound = None
+    if video or video_sound is not None:
+        sound = VideoSound(start=plan.intro_lead, duration=plan.programme.duration, path=video_sound,
+                           codec=video_codec, bitrate_kbps=plan.settings.bitrate)
     if levels is None or not levels.active:
-        return _finish(plan, mp3, master, None, on_progress)
+        return _finish(plan, mp3, master, None, sound, on_progress)
     envelope = temp_name(mp3.parent / "leveller.f32")
     try:
         write_envelope(levels, plan.programme.duration, envelope)
-        return _finish(plan, mp3, master, envelope, on_progress)
+        return _finish(plan, mp3, master, envelope, sound, on_progress)
     finally:
         envelope.unlink(missing_ok=True)
 
 
-def _finish(plan: AudioPlan, mp3: Path, master: Path | None, envelope: Path | None,
+def _finish(plan: AudioPlan, mp3: Path, master: Path | None, envelope: Path | None, video: VideoSound | None,
             on_progress: ProgressCallback) -> FinishedAudio:
     settings, intro, outro = plan.settings, plan.intro, plan.outro
     target, ceiling = settings.target_lufs, settings.true_peak_dbtp
@@ -261,7 +273,7 @@ def _finish(plan: AudioPlan, mp3: Path, master: Path | None, envelope: Path | No
     attempts = 0
     while True:
         attempts += 1
-        mix = mix_for(plan.gain_db, offset, limiter_ceiling if limiter_on else None)
+        mix = dataclasses.replace(mix_for(plan.gain_db, offset, limiter_ceiling if limiter_on else None), video=video)
         result = render(mix, mp3.name, workdir, master=master,
                         on_time=lambda t: on_progress("encoding", t, max(total, t)))
         delivered = result.delivered
@@ -284,6 +296,17 @@ def _finish(plan: AudioPlan, mp3: Path, master: Path | None, envelope: Path | No
             f"{delivered.true_peak_dbtp:.1f} dBTP, outside target {target:g} LUFS +-0.5 and "
             f"ceiling {ceiling:g} dBTP; nothing was published", plan.source)
 
+    warnings = list(plan.warnings)
+    video_loudness = result.video
+    if video_loudness is not None:
+        # The video's sound is the programme without the parts of the stings that do not overlap it;
+        # the stings are matched to the same loudness, so it lands on the target too: measured in
+        # the same run, from the MP3's frames the video takes (or the video's own encode).
+        video_miss = abs(target - video_loudness.integrated_lufs)
+        if round(video_miss, 1) >= PROMISED_TOLERANCE_LU or (video_loudness.true_peak_dbtp or -math.inf) > ceiling:
+            warnings.append(f"the video's sound measured {video_loudness.integrated_lufs:.1f} LUFS and "
+                            f"{video_loudness.true_peak_dbtp:.1f} dBTP (target {target:g} LUFS, ceiling "
+                            f"{ceiling:g} dBTP): the stings, which it leaves out, weigh on the MP3's loudness")
     reduction = max(0.0, plan.peak_dbfs + offset - limiter_ceiling) if limiter_on else 0.0
     return FinishedAudio(
         target_lufs=target, ceiling_dbtp=ceiling, programme=plan.programme, gain_db=plan.gain_db + offset,
@@ -291,5 +314,5 @@ def _finish(plan: AudioPlan, mp3: Path, master: Path | None, envelope: Path | No
         limiter=LimiterReport(limiter_on, limiter_ceiling if limiter_on else None, plan.peak_dbfs + offset,
                               reduction),
         delivered=delivered, intro=intro, outro=outro, attempts=attempts, duration=total,
-        warnings=list(plan.warnings),
+        warnings=warnings, video=video_loudness,
         leveller=LevellerReport.of(plan.leveller) if plan.leveller is not None else None)

@@ -4,7 +4,8 @@ A file-based leveller hears the whole recording before it decides, so it needs n
 what comes next. It works in three steps, none of which holds the audio in memory:
 
 1. `analyse` runs in the measuring pass. One ffmpeg run decodes the programme once: the full-rate
-   loudness meter (``ebur128``) reads one branch, and a 16 kHz copy goes to Python, where every
+   loudness meter (``ebur128``) reads it in one filter graph, and a 16 kHz copy made in another
+   (ffmpeg runs each graph in its own thread) goes to Python, read ahead while Python works, where every
    100 ms frame leaves three numbers: its K-weighted energy (BS.1770's weighting, the channels
    summed, as the loudness meter counts them), its peak, and the probability that it is speech
    (`vad.SpeechDetector`). An hour is 36,000 frames: a few hundred kilobytes.
@@ -168,20 +169,32 @@ class LevellerPlan:
 # --- measuring ------------------------------------------------------------------------------------
 
 def _analysis_args(source: Path, channels: int) -> list[str]:
+    """One decode, two filter graphs (ffmpeg runs each in its own thread, so the meter and the
+    16 kHz copy share the work between the cores): the meter's output is discarded; the copy,
+    plain and K-weighted channels side by side, goes to Python."""
     layout = "mono" if channels == 1 else "stereo"
-    graph = (f"[0:a:0]aformat=channel_layouts={layout},asplit=2[meter][copy];"
-             f"[meter]{meter_filter(true_peak=False)},anullsink;"
-             f"[copy]aresample={SAMPLE_RATE},aformat=sample_fmts=flt:channel_layouts={layout},"
-             f"asplit=2[plain][weighting];"
-             f"[weighting]{K_WEIGHTING},aformat=sample_fmts=flt:channel_layouts={layout}[weighted];"
-             f"[plain][weighted]amerge=inputs=2[frames]")
-    return [*ffmpeg_tool.input_args(source), "-filter_complex", graph, "-map", "[frames]",
-            "-f", "f32le", "-acodec", "pcm_f32le", "pipe:1"]
+    meter = f"[0:a:0]aformat=channel_layouts={layout},{meter_filter(true_peak=False)}[meter]"
+    # The layout changes in float, as in the meter and the finishing graph (swr scales an integer
+    # downmix down so it cannot clip: a stereo programme folded to mono would read 3 dB quieter).
+    copy = (f"[0:a:0]aformat=sample_fmts=flt:channel_layouts={layout},aresample={SAMPLE_RATE},"
+            f"aformat=sample_fmts=flt:channel_layouts={layout},asplit=2[plain][weighting];"
+            f"[weighting]{K_WEIGHTING},aformat=sample_fmts=flt:channel_layouts={layout}[weighted];"
+            f"[plain][weighted]amerge=inputs=2[frames]")
+    return [*ffmpeg_tool.input_args(source), "-filter_complex", meter, "-filter_complex", copy,
+            "-map", "[meter]", "-f", "null", "-",
+            "-map", "[frames]", "-f", "f32le", "-acodec", "pcm_f32le", "pipe:1"]
+
+
+#: Frames per block read from ffmpeg (ten seconds), and blocks read ahead while one is worked on.
+_BLOCK_FRAMES = 100
+_BLOCKS_AHEAD = 2
 
 
 def analyse(source: Path, channels: int, *, on_time: TimeCallback | None = None) -> tuple[Loudness, LevelAnalysis]:
     """Measure the programme (as `loudness.measure` does, in the delivered layout) and find, per
-    100 ms frame, its energy, peak and speech probability, in one pass; memory stays flat."""
+    100 ms frame, its energy, peak and speech probability, in one pass; memory stays flat.
+
+    ffmpeg decodes and filters the next blocks while Python works on this one."""
     width = 2 * channels
     frame_bytes = FRAME * width * 4
     detector = SpeechDetector()
@@ -191,8 +204,9 @@ def analyse(source: Path, channels: int, *, on_time: TimeCallback | None = None)
     log: list[str] = []
     pending = b""
     samples = 0
-    for block in ffmpeg_tool.stream_raw(_analysis_args(source, channels), block_bytes=frame_bytes * 100,
-                                        what=f"measuring {source.name}", on_log=log.append):
+    for block in ffmpeg_tool.stream_raw(_analysis_args(source, channels), block_bytes=frame_bytes * _BLOCK_FRAMES,
+                                        what=f"measuring {source.name}", on_log=log.append,
+                                        ahead=_BLOCKS_AHEAD):
         data = pending + block if pending else block
         whole = len(data) // frame_bytes
         pending = data[whole * frame_bytes:]
@@ -226,10 +240,15 @@ def analyse(source: Path, channels: int, *, on_time: TimeCallback | None = None)
 def _add_frames(x: np.ndarray, channels: int, detector: SpeechDetector, energy: list[np.ndarray],
                 peak: list[np.ndarray], speech: list[np.ndarray]) -> None:
     plain, weighted = x[..., :channels], x[..., channels:]
-    energy.append((weighted.astype(np.float64) ** 2).mean(axis=1).sum(axis=1))
+    # Sum of squares per frame as one float64-accumulated dot product per row: no float64 copy
+    # of the block.
+    rows = np.ascontiguousarray(weighted).reshape(len(x), -1)
+    energy.append(np.einsum("ij,ij->i", rows, rows, dtype=np.float64) / FRAME)
     peak.append(np.abs(plain).max(axis=(1, 2)))
-    mono = plain.mean(axis=2) if channels > 1 else plain[..., 0]
-    speech.append(detector.probabilities(mono[:, _CHUNK_AT - CONTEXT:_CHUNK_AT + CHUNK]))
+    # Only the chunk the detector reads is folded to mono.
+    chunk = plain[:, _CHUNK_AT - CONTEXT:_CHUNK_AT + CHUNK]
+    mono = chunk.mean(axis=2) if channels > 1 else chunk[..., 0]
+    speech.append(detector.probabilities(mono))
 
 
 # --- loudness from frames -------------------------------------------------------------------------

@@ -60,13 +60,21 @@ def _num(text: str) -> float:
     return -math.inf if text == "-inf" else math.inf if text == "inf" else float(text)
 
 
-def parse_summary(stderr: str, duration: float = 0.0) -> Loudness:
-    """Read the last ebur128 summary in ffmpeg's log; ToolError if there is none (ffmpeg decoded
-    nothing, or printed something this version of rkaudio does not read)."""
-    start = stderr.rfind("Summary:")
+def parse_summary(stderr: str, duration: float = 0.0, *, instance: str | None = None) -> Loudness:
+    """Read the last ebur128 summary in ffmpeg's log, or the one of the meter named ``instance``
+    (``ebur128@NAME`` in the graph); ToolError if there is none (ffmpeg decoded nothing, or printed
+    something this version of rkaudio does not read)."""
+    if instance is None:
+        start = stderr.rfind("Summary:")
+        end = len(stderr)
+    else:
+        named = stderr.rfind(f"[{instance} @")
+        start = stderr.find("Summary:", named) if named >= 0 else -1
+        following = stderr.find("Summary:", start + 1) if start >= 0 else -1
+        end = following if following >= 0 else len(stderr)
     if start < 0:
         raise ToolError("ffmpeg printed no loudness summary (ebur128): it decoded no audio")
-    text = stderr[start:]
+    text = stderr[start:end]
     i = _SUMMARY_I.search(text)
     lra = _SUMMARY_LRA.search(text)
     if not i or not lra:
@@ -80,9 +88,11 @@ def parse_summary(stderr: str, duration: float = 0.0) -> Loudness:
     return Loudness(_num(i.group(1)), _num(lra.group(1)), true_peak, sample_peak, duration)
 
 
-def meter_filter(true_peak: bool = True) -> str:
-    """The ebur128 filter as a passthrough meter (prints only its summary)."""
-    return f"ebur128=framelog=quiet:peak={'true' if true_peak else 'sample'}"
+def meter_filter(true_peak: bool = True, name: str | None = None) -> str:
+    """The ebur128 filter as a passthrough meter (prints only its summary); ``name`` tells its
+    summary from another meter's in the same graph (see `parse_summary`)."""
+    instance = f"ebur128@{name}" if name else "ebur128"
+    return f"{instance}=framelog=quiet:peak={'true' if true_peak else 'sample'}"
 
 
 def layout_filter(channels: int | None) -> list[str]:

@@ -16,6 +16,7 @@ import typer
 
 from .. import __version__
 from ..core.errors import (
+    ConfigError,
     CHECKS_FAILED,
     INTERNAL_ERROR,
     INTERRUPTED,
@@ -53,6 +54,8 @@ Retranscribe = Annotated[bool, typer.Option(
     "--retranscribe", help="Transcribe again even though a reviewed transcript exists: new machine text is "
                            "merged around the cues the reviewer wrote, and every earlier version is kept in "
                            "transcripts/history/.")]
+Jobs = Annotated[int, typer.Option(
+    "--jobs", "-j", help="Episodes worked on side by side; 0 (the default) means one per core.", min=0)]
 Workspace = Annotated[Optional[Path], typer.Option(
     "--workspace", "-w", help="The show folder. Default: the current folder or its nearest parent with a show.toml.",
     show_default=False)]
@@ -214,7 +217,7 @@ def levels(
 
 @app.command()
 def process(
-    input: Annotated[Path, typer.Argument(help="The recording: WAV, FLAC, MP3, M4A/AAC, OGG/Opus, or a video (MP4, MKV, WebM).", show_default=False)],
+    inputs: Annotated[list[Path], typer.Argument(help="The recording: WAV, FLAC, MP3, M4A/AAC, OGG/Opus, or a video (MP4, MKV, WebM). Several recordings are finished side by side (see --jobs), the feed rebuilt once after them.", show_default=False)],
     intro: Annotated[Optional[str], typer.Option(help="Intro sting; 'none' for no intro. Default: show.toml.", show_default=False)] = None,
     outro: Annotated[Optional[str], typer.Option(help="Outro sting; 'none' for no outro. Default: show.toml.", show_default=False)] = None,
     target: Annotated[Optional[str], typer.Option(help="Loudness target in LUFS, or a preset: podcast (-16), mono (-19), ebu-r128 (-23).", show_default=False)] = None,
@@ -228,6 +231,11 @@ def process(
         help="Level the speakers: raise quiet passages of speech and lower loud ones (up to 15 dB) so every voice "
              "comes out equally loud; music and silence are left alone. On by default (show.toml: audio.leveller); "
              "turn it off for music or drama.", show_default=False)] = None,
+    video: Annotated[Optional[bool], typer.Option(
+        "--video/--no-video",
+        help="For a video recording, also write the finished video (feed/media/SLUG.mp4): the picture copied "
+             "untouched, the processed sound, the captions. On by default (show.toml: audio.video_output).",
+        show_default=False)] = None,
     title: Annotated[Optional[str], typer.Option(help="Episode title. Default: the input's file name.", show_default=False)] = None,
     slug: Annotated[Optional[str], typer.Option(help="Name of the episode in URLs and files. Default: the input's name, made URL-safe.", show_default=False)] = None,
     no_transcribe: Annotated[bool, typer.Option("--no-transcribe", help="Skip the transcript step (a reviewed transcript is still published).")] = False,
@@ -236,6 +244,7 @@ def process(
     model: Model = None,
     device: Device = None,
     speakers: Speakers = None,
+    jobs: Jobs = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     workspace: Workspace = None,
     quiet: Quiet = False,
@@ -245,13 +254,20 @@ def process(
     from ..pipeline.process import process_episode
     from .report import ProgressBar, process_json, process_lines
 
-    def work() -> None:
+    def work() -> int:
         show = _show(workspace)
         settings = _audio_overrides(show, intro=intro, outro=outro, target=target, true_peak=true_peak,
                                     crossfade=crossfade, channels=channels, bitrate=bitrate, master=master,
-                                    leveller=leveller)
+                                    leveller=leveller, video=video)
         speech = _transcript_overrides(show, engine=engine, model=model, device=device, speakers=speakers)
         wanted = speech.enabled and not no_transcribe
+        if len(inputs) > 1:
+            if slug or title or retranscribe:
+                given = "--slug" if slug else "--title" if title else "--retranscribe"
+                raise ConfigError(f"{given} applies to one recording; process the recordings one at a time to use it")
+            return _build(show, settings, speech if wanted else None, sources=inputs, force=True, jobs=jobs,
+                          dry_run=False, as_json=as_json, quiet=quiet, debug=debug)
+        input = inputs[0]
         with ProgressBar(quiet or as_json) as bar:
             report = process_episode(show, input, slug=slug, title=title, settings=settings,
                                      transcribe=speech if wanted else None, retranscribe=retranscribe,
@@ -261,8 +277,55 @@ def process(
         else:
             for line in process_lines(report, show.root):
                 typer.echo(line)
+        return 0
 
     _run(debug, work)
+
+
+# --- build --------------------------------------------------------------------------------------
+
+@app.command()
+def build(
+    jobs: Jobs = 0,
+    no_transcribe: Annotated[bool, typer.Option("--no-transcribe", help="Skip the transcript step (a reviewed transcript is still published).")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be done, and do nothing.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    workspace: Workspace = None,
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Bring the whole show up to date: every recording in episodes/, redoing only what changed, side by side.
+
+    A new or changed recording is finished as by 'process'; a changed title, note or show setting
+    retags the MP3 in place; the feed and site are rebuilt once at the end. With nothing changed,
+    nothing is written.
+    """
+    def work() -> int:
+        show = _show(workspace)
+        speech = show.transcript
+        return _build(show, show.audio, speech if speech.enabled and not no_transcribe else None, sources=None,
+                      force=False, jobs=jobs, dry_run=dry_run, as_json=as_json, quiet=quiet, debug=debug)
+
+    _run(debug, work)
+
+
+def _build(show: Show, audio: AudioSettings, speech: Optional[TranscriptSettings], *, sources: Optional[list[Path]],
+           force: bool, jobs: int, dry_run: bool, as_json: bool, quiet: bool, debug: bool) -> int:
+    from ..pipeline.build import build as build_show
+    from .build_report import BuildProgress, build_json, build_lines
+
+    with BuildProgress(quiet or as_json or dry_run) as progress:
+        report = build_show(show, audio=audio, speech=speech, sources=sources, force=force, jobs=jobs,
+                            dry_run=dry_run, debug=debug, on_plan=progress.plan, on_step=progress.step,
+                            on_progress=progress)
+    if as_json:
+        typer.echo(json.dumps(build_json(report, show.root), indent=2))
+    elif not quiet or report.failed:
+        for line in build_lines(report, show.root):
+            typer.echo(line)
+    for failure in report.failed:
+        typer.echo(f"rkaudio: error: {failure.slug}: {failure.message.splitlines()[0]}", err=True)
+    return report.failed[0].exit_code if report.failed else 0
 
 
 # --- transcribe and transcript ----------------------------------------------------------------
@@ -289,6 +352,7 @@ def transcribe(
     from ..audio import ffmpeg_tool
     from ..audio.timeline import probed_intro_lead
     from ..pipeline.process import slug_for
+    from ..pipeline.republish import refresh_video_captions
     from ..pipeline.transcribe import transcribe_episode
     from .report import ProgressBar, transcript_json, transcript_lines
 
@@ -301,6 +365,8 @@ def transcribe(
             report = transcribe_episode(show, input, name, title=title, settings=speech,
                                         retranscribe=retranscribe, offset_s=probed_intro_lead(show.audio, info.duration),
                                         on_progress=bar)
+        if report.published:
+            refresh_video_captions(show, name)
         if as_json:
             typer.echo(json.dumps(transcript_json(report, show.root), indent=2))
         else:
@@ -352,7 +418,9 @@ def transcript_publish(
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
-    """Remake the .srt, .json, .txt and .html and the copies in feed/transcripts/ from the reviewed .vtt."""
+    """Remake the .srt, .json, .txt and .html and the copies in feed/transcripts/ from the reviewed .vtt
+    (and, for a webinar, the video's captions)."""
+    from ..pipeline.republish import refresh_video_captions
     from ..pipeline.transcribe import refresh_transcript
     from .report import transcript_lines
 
@@ -362,6 +430,7 @@ def transcript_publish(
         if report is None:
             paths = episode_paths(show.root, slug)
             raise TranscriptError("not found: there is no transcript to publish yet", paths.shown(paths.vtt))
+        refresh_video_captions(show, slug)
         if not quiet:
             for line in transcript_lines(report, show.root):
                 typer.echo(line)
@@ -531,6 +600,8 @@ def _audio_overrides(show: Show, **flags: object) -> AudioSettings:
     for flag, key in names.items():
         if flags[flag] is not None:
             table[key] = flags[flag]
+    if flags.get("video") is not None:
+        table["video_output"] = "auto" if flags["video"] else "off"
     if not table:
         return show.audio
     return audio_from_table(table, show.root, "command-line options", base=show.audio)

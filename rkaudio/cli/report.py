@@ -11,6 +11,7 @@ from rich.progress import (BarColumn, DownloadColumn, Progress, TaskID, TextColu
                            TransferSpeedColumn)
 
 from ..core.clock import clock
+from .build_report import _rel
 
 if TYPE_CHECKING:  # only named in annotations: a quick command (publish, check) loads no audio stack
     from ..audio.leveller import LevellerReport
@@ -54,13 +55,6 @@ class ProgressBar:
         self._progress.update(self._tasks[stage], completed=min(done, total), total=max(total, 1e-9))
 
 
-def _rel(path: Path | None, root: Path) -> str:
-    if path is None:
-        return ""
-    try:
-        return str(path.relative_to(root))
-    except ValueError:
-        return str(path)
 
 
 def process_lines(r: ProcessReport, root: Path) -> list[str]:
@@ -94,6 +88,11 @@ def process_lines(r: ProcessReport, root: Path) -> list[str]:
         f"  delivered  {d.integrated_lufs:6.1f} LUFS (target {r.audio.target_lufs:g} {'ok' if ok_i else 'MISSED'}), "
         f"true peak {d.true_peak_dbtp:.1f} dBTP (ceiling {r.audio.ceiling_dbtp:g} {'ok' if ok_tp else 'MISSED'}), "
         f"LRA {d.lra_lu:.1f} LU")
+    if r.video is not None:
+        v = r.audio.video
+        sound = (f": sound {v.integrated_lufs:.1f} LUFS, true peak {v.true_peak_dbtp:.1f} dBTP" if v is not None else "")
+        lines.append(f"  video      {_rel(r.video, root)}{sound}; picture copied, "
+                     + (f"captions from {_rel(r.video_captions, root)}" if r.video_captions else "no captions yet"))
     if r.master is not None:
         lines.append(f"  master     {_rel(r.master, root)}")
     if r.transcript is not None:
@@ -287,6 +286,9 @@ def process_json(r: ProcessReport, root: Path) -> dict[str, Any]:
         "intro": sting(r.audio.intro),
         "outro": sting(r.audio.outro),
         "attempts": r.audio.attempts,
+        "video": {"path": _rel(r.video, root), "captions": _rel(r.video_captions, root) or None,
+                  "delivered": r.audio.video.as_json() if r.audio.video is not None else None}
+        if r.video is not None else None,
         "transcript": transcript_json(r.transcript, root) if r.transcript is not None else None,
         "episode": {"metadata": _rel(r.episode.episode.path, root), "title": r.episode.episode.title,
                     "guid": r.episode.episode.guid, "written": r.episode.written,

@@ -91,6 +91,9 @@ keep_master = false
 # so a quiet guest and a loud host come out equally loud. Music, silence and room tone are left
 # alone. Turn it off for music, drama or a recording whose level changes are meant.
 leveller = true
+# A video recording (MP4, MKV, WebM) also gives a finished video, feed/media/<slug>.mp4: the
+# picture copied untouched, this sound, the captions. "off" makes only the MP3.
+video_output = "auto"
 
 [transcript]
 # Transcribe each episode as part of 'rkaudio process' (--no-transcribe skips it once).

@@ -16,6 +16,7 @@ from lxml import etree
 from mutagen.id3 import ID3, ID3NoHeaderError
 
 from ..audio.loudness import measure
+from ..audio.video import FORMATS
 from ..core.errors import RkaudioError
 from ..core.files import strays
 from ..core.progress import ProgressCallback, silent
@@ -174,6 +175,8 @@ def _check_items(show: Show, items: list[etree._Element], report: CheckReport) -
                            f"feed says {length}, file has {size} bytes")
                 report.add(subject, "enclosure type", enclosure.get("type") == "audio/mpeg",
                            str(enclosure.get("type")))
+        for alternate in item.findall(f"{{{PODCAST_NS}}}alternateEnclosure"):
+            _check_alternate(show, subject, alternate, report)
         for element in item.findall(f"{{{PODCAST_NS}}}transcript") + item.findall(f"{{{PODCAST_NS}}}chapters"):
             url = element.get("url", "")
             path = _local_file(show, url)
@@ -182,6 +185,28 @@ def _check_items(show: Show, items: list[etree._Element], report: CheckReport) -
             if ok and kind == "transcript":
                 ok = element.get("type") == TRANSCRIPT_TYPES.get(path.suffix.lstrip("."))
             report.add(subject, f"{kind} URL", ok, url)
+
+
+def _check_alternate(show: Show, subject: str, alternate: etree._Element, report: CheckReport) -> None:
+    """A webinar's video in the feed: its file, length and type; its sound measured again."""
+    source = alternate.find(f"{{{PODCAST_NS}}}source")
+    url = source.get("uri", "") if source is not None else ""
+    path = _local_file(show, url)
+    if path is None or not path.is_file():
+        report.add(subject, "video file", False, f"{url or 'no podcast:source'} is not a file under feed/")
+        return
+    size, length = path.stat().st_size, alternate.get("length", "")
+    report.add(subject, "video length", length == str(size), f"feed says {length}, file has {size} bytes")
+    fmt = FORMATS.get(path.suffix.lstrip(".").lower())
+    report.add(subject, "video type", fmt is not None and alternate.get("type") == fmt.mime, str(alternate.get("type")))
+    try:
+        loud = measure(path, true_peak=True)
+    except RkaudioError as exc:
+        report.add(subject, "video loudness", False, exc.message)
+        return
+    target = show.audio.target_lufs
+    report.add(subject, "video loudness", abs(loud.integrated_lufs - target) < 0.55,
+               f"{loud.integrated_lufs:.1f} LUFS, true peak {loud.true_peak_dbtp:.1f} dBTP (target {target:g} ±0.5)")
 
 
 def _check_mp3(show: Show, mp3: Path, report: CheckReport) -> None:

@@ -41,7 +41,9 @@ from ..core.errors import MetadataError
 from ..core.files import write_text_atomic
 from ..show.config import parse_people
 from ..show.paths import EPISODES_DIR, EpisodePaths
-from ..show.settings import Person
+from ..core.naming import episode_slug
+from ..show.settings import Person, Show
+from ..show.state import show_lock
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -274,7 +276,13 @@ def ensure_episode(root: Path, slug: str, draft: EpisodeDraft) -> tuple[Path, li
     """Create ``episodes/<slug>.md`` from ``draft``, or add only the fields it lacks.
 
     Returns the path and the names of the fields written. Fields a person wrote are never changed.
+    The show's lock is held throughout, so two runs at once never give two episodes one number.
     """
+    with show_lock(root):
+        return _ensure_episode(root, slug, draft)
+
+
+def _ensure_episode(root: Path, slug: str, draft: EpisodeDraft) -> tuple[Path, list[str]]:
     path = EpisodePaths(root, slug).metadata
     if not path.exists():
         doc = tomlkit.document()
@@ -323,3 +331,29 @@ def ensure_episode(root: Path, slug: str, draft: EpisodeDraft) -> tuple[Path, li
     if added:
         write_text_atomic(path, f"{FENCE}\n{tomlkit.dumps(doc)}{FENCE}\n{body}")
     return path, added
+
+
+# --- which episode a recording makes ------------------------------------------------------------
+
+def source_name(show: Show, source: Path) -> str:
+    """How an episode's metadata names its recording: relative to the show folder when inside it."""
+    try:
+        return str(source.resolve().relative_to(show.root.resolve()))
+    except ValueError:
+        return str(source)
+
+
+def slug_for(show: Show, source: Path, slug: str | None = None) -> str:
+    """The episode's slug: the one given, else one made from the recording's name; for a name
+    nothing URL-safe can be made of (emoji alone), the episode already made from this recording,
+    else "episode-N" after the show's highest episode number."""
+    def fallback() -> str:
+        known = episode_from_source(show.root, source_name(show, source))
+        if known is not None:
+            return known
+        number = next_number(show.root)
+        while EpisodePaths(show.root, f"episode-{number}").metadata.exists():
+            number += 1
+        return f"episode-{number}"
+
+    return episode_slug(source, slug, fallback=fallback)

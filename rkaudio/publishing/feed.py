@@ -24,11 +24,14 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from .. import __version__
+from ..audio.ffmpeg_tool import probe
+from ..audio.video import FORMATS
 from ..core.clock import clock, utc_now
 from ..core.errors import ConfigError, MetadataError
 from ..core.files import sweep_strays, write_if_changed
 from ..show.paths import FEED_DIR, FEED_FILE, MEDIA_DIR, SHOW_FILE, EpisodePaths, written_folders
 from ..show.settings import Show
+from ..show.state import show_lock
 from ..transcripts.signoff import review_status
 from ..transcripts.store import transcript_stale
 from .episode import Chapter, Episode, list_episodes, read_episode
@@ -60,6 +63,36 @@ def podcast_guid(url: str) -> str:
 
 # --- what goes into an item -----------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class VideoFile:
+    """An episode's finished video, as ``podcast:alternateEnclosure`` describes it."""
+
+    path: Path
+    url: str
+    mime: str
+    size: int
+    #: Average bit rate of the whole file, bit/s.
+    bitrate: int
+    width: int
+    height: int
+    duration: float
+
+
+def video_file(show: Show, paths: EpisodePaths) -> VideoFile | None:
+    """The episode's published video, measured (size, bit rate, height); None when there is none."""
+    path = paths.published_video
+    if path is None:
+        return None
+    info = probe(path)
+    size = path.stat().st_size
+    duration = info.duration or 0.0
+    bitrate = round(size * 8 / duration) if duration > 0 else (info.bitrate or 0)
+    width, height = (info.video[0].width, info.video[0].height) if info.video else (0, 0)
+    fmt = FORMATS.get(path.suffix.lstrip(".").lower())
+    return VideoFile(path=path, url=published_url(show, path), mime=fmt.mime if fmt else "video/mp4", size=size,
+                     bitrate=bitrate, width=width, height=height, duration=duration)
+
+
 @dataclass
 class FeedItem:
     """One published episode: its metadata, its MP3 and what is published beside it."""
@@ -72,6 +105,8 @@ class FeedItem:
     #: (url, mime type, language) of each published transcript.
     transcripts: list[tuple[str, str]] = field(default_factory=list)
     chapters_url: str = ""
+    #: The finished video of a webinar, offered beside the MP3.
+    video: VideoFile | None = None
 
 
 def chapters_json(chapters: tuple[Chapter, ...]) -> str:
@@ -103,7 +138,7 @@ def collect_item(show: Show, episode: Episode, library: Library | None) -> FeedI
     elif chapters_file.exists():
         chapters_file.unlink()  # chapters were removed from the metadata
     return FeedItem(episode=episode, mp3=mp3, size=mp3.stat().st_size, duration=mp3_duration(mp3),
-                    notes=notes, transcripts=transcripts, chapters_url=chapters_url)
+                    notes=notes, transcripts=transcripts, chapters_url=chapters_url, video=video_file(show, paths))
 
 
 # --- the feedgen extension ------------------------------------------------------------------------
@@ -201,6 +236,14 @@ class _ItemExtension(BaseEntryExtension):
             _sub(entry, PODCAST_NS, "transcript", **attrs)
         if item.chapters_url:
             _sub(entry, PODCAST_NS, "chapters", url=item.chapters_url, type=CHAPTERS_TYPE)
+        if item.video is not None:
+            # The MP3 stays the enclosure every app plays; apps that know Podcasting 2.0 offer the video.
+            video = item.video
+            attrs = {"type": video.mime, "length": str(video.size), "bitrate": str(video.bitrate), "title": "Video"}
+            if video.height:
+                attrs["height"] = str(video.height)
+            alternate = _sub(entry, PODCAST_NS, "alternateEnclosure", **attrs)
+            _sub(alternate, PODCAST_NS, "source", uri=video.url)
         for person in ep.people:
             _person(entry, person)
         return entry
@@ -246,8 +289,15 @@ def build_feed(show: Show, *, now: datetime | None = None) -> FeedReport:
     """Rebuild ``feed/feed.xml`` (and the chapters files and cover copy) from every episode, and the
     listeners' web site beside it (`site.build_site`). A file is written only if its bytes change.
 
-    Temporary files that runs killed outright left in ``feed/`` are removed first.
+    Temporary files that runs killed outright left in ``feed/`` are removed first. The show's lock
+    is held throughout, so the feed is made from every episode published at that moment and no
+    other run's rebuild from an older view can land after it.
     """
+    with show_lock(show.root):
+        return _build_feed(show, now=now)
+
+
+def _build_feed(show: Show, *, now: datetime | None = None) -> FeedReport:
     url = feed_url(show)
     sweep_strays(written_folders(show.root))
     library = show_library(show)

@@ -59,6 +59,15 @@ from .shownotes import Notes
 from .urls import feed_url, published_url, relative_url
 
 
+class PublishedVideo(Protocol):
+    """What the site needs of an episode's finished video (`feed.VideoFile` is one)."""
+
+    path: Path
+    size: int
+    width: int
+    height: int
+
+
 class PublishedEpisode(Protocol):
     """What the site needs of an episode in the feed (`feed.FeedItem` is one)."""
 
@@ -66,6 +75,8 @@ class PublishedEpisode(Protocol):
     size: int
     duration: float
     notes: Notes
+    #: The episode's finished video, when it is a webinar.
+    video: PublishedVideo | None
 
 #: The packaged templates; a show's ``templates/`` folder is searched first.
 PACKAGED_TEMPLATES = Path(__file__).parent / "templates"
@@ -346,6 +357,14 @@ def build_site(show: Show, items: Sequence[PublishedEpisode]) -> SiteReport:
                      for ext, label in DOWNLOADS if paths.published(ext).is_file()]
         chapters = [{"start": c.start, "clock": clock(c.start), "title": c.title, "url": c.url,
                      "seek": f"{audio}#t={int(c.start)}"} for c in ep.chapters]
+        video = None
+        if item.video is not None:
+            captions = paths.video_captions("vtt")
+            video = {"href": relative_url(page, item.video.path), "ext": item.video.path.suffix.lstrip(".").upper(),
+                     "size": item.video.size, "width": item.video.width,
+                     "height": item.video.height, "srclang": lang,
+                     "label": "Captions",
+                     "captions": relative_url(page, captions) if captions.is_file() else ""}
         page_url = published_url(show, page)
         episode_ld: dict[str, Any] = {
             "@context": "https://schema.org", "@type": "PodcastEpisode", "name": ep.title, "url": page_url,
@@ -367,7 +386,7 @@ def build_site(show: Show, items: Sequence[PublishedEpisode]) -> SiteReport:
         context.update(episode={**row, "slug": ep.slug}, audio=audio, chapters=chapters,
                        notes=Markup(item.notes.body_html), references=refs, downloads=downloads,
                        transcript=_transcript(paths, audio), people=_people((*show.people, *ep.people)),
-                       mp3_size=item.size,
+                       mp3_size=item.size, video=video,
                        newer={"title": newer.episode.title, "href": relative_url(page, EpisodePaths(
                            root, newer.episode.slug).page)} if newer else None,
                        older={"title": older.episode.title, "href": relative_url(page, EpisodePaths(

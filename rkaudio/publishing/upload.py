@@ -33,6 +33,7 @@ from ..core.progress import ProgressCallback, silent
 from ..show.config import parse_publish_target
 from ..show.paths import FEED_DIR, FEED_FILE, SHOW_FILE
 from ..show.settings import Show
+from ..show.state import show_lock
 from . import rclone_tool
 from .urls import feed_path
 
@@ -148,13 +149,17 @@ def publish(show: Show, options: PublishOptions = PublishOptions(), *,
     target = publish_target(show, options.to)
     feed_dir = show.root / FEED_DIR
     feed_file = feed_dir / FEED_FILE
-    try:
-        feed_bytes = feed_file.read_bytes()  # the feed that goes up, fixed now
-    except OSError:
-        raise PublishError("not found: there is no feed to publish yet; run 'rkaudio feed'", feed_file) from None
-    wanted = enclosures(show, feed_bytes, feed_file)
-    files = published_files(feed_dir)
-    local = {name: (feed_dir / name).stat().st_size for name in files}
+    # What goes up is fixed now, in one turn of the show's lock, so that a run publishing an episode
+    # at this moment cannot leave a feed that names a file the list lacks (the upload itself runs
+    # without the lock: it may take hours, and other runs carry on meanwhile).
+    with show_lock(show.root):
+        try:
+            feed_bytes = feed_file.read_bytes()
+        except OSError:
+            raise PublishError("not found: there is no feed to publish yet; run 'rkaudio feed'", feed_file) from None
+        wanted = enclosures(show, feed_bytes, feed_file)
+        files = published_files(feed_dir)
+        local = {name: (feed_dir / name).stat().st_size for name in files}
     for name, length in wanted.items():
         if local.get(name) != length:
             raise PublishError(f"enclosure {name} is {'missing' if name not in local else f'{local[name]} bytes'}, "

@@ -96,7 +96,7 @@ def _sting_path(value: Any, root: Path, source: str, name: str) -> Path | None:
 
 
 _AUDIO_KEYS = {"target", "true_peak", "intro", "outro", "crossfade", "transition", "channels",
-               "bitrate", "keep_master", "leveller"}
+               "bitrate", "keep_master", "leveller", "video_output"}
 _SHOW_KEYS = {"title", "author", "description", "language", "owner_name", "owner_email", "base_url", "link",
               "artwork", "categories", "explicit", "copyright", "type", "locked", "funding", "people",
               "research", "id3_version"}
@@ -197,6 +197,8 @@ def audio_from_table(table: Mapping[str, Any], root: Path, source: str,
         changes["crossfade_s"] = float(_typed(table, "crossfade", (int, float), source, p))
     if "transition" in table:
         changes["transition"] = _typed(table, "transition", str, source, p)
+    if "video_output" in table:
+        changes["video_output"] = _typed(table, "video_output", str, source, p).strip().lower()
     if "channels" in table:
         ch = table["channels"]
         if isinstance(ch, str) and ch.lower() in ("mono", "stereo"):
@@ -353,6 +355,7 @@ ENV_AUDIO = {
     "RKAUDIO_BITRATE": "bitrate",
     "RKAUDIO_KEEP_MASTER": "keep_master",
     "RKAUDIO_LEVELLER": "leveller",
+    "RKAUDIO_VIDEO_OUTPUT": "video_output",
 }
 
 

@@ -16,6 +16,11 @@ from ..core.errors import TranscriptError
 
 SHOW_FILE = "show.toml"
 
+#: The recordings ``process`` takes and ``build`` finds in ``episodes/``: audio, and the video
+#: containers a webinar comes in (their sound is the programme).
+RECORDING_SUFFIXES = (".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".aif", ".aiff",
+                      ".mp4", ".m4v", ".mov", ".mkv", ".webm")
+
 #: Folder layout of a show, relative to its root.
 EPISODES_DIR = "episodes"
 TRANSCRIPTS_DIR = "transcripts"
@@ -40,6 +45,12 @@ HISTORY_DIR = "history"
 #: rkaudio's own bookkeeping in a show folder (what each episode was made from; the show's lock).
 STATE_DIR = ".rkaudio"
 
+#: Containers of a finished video, in the order they are preferred: MP4 plays everywhere; WebM and
+#: Matroska carry what MP4 cannot (VP8, Theora).
+VIDEO_EXTS = ("mp4", "webm", "mkv")
+#: The caption formats published for the video, timed to the video's own timeline.
+VIDEO_CAPTION_FORMATS = ("vtt", "srt")
+
 #: A slug names files in several folders, so it must never reach outside them.
 _SAFE_SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
@@ -62,6 +73,15 @@ class EpisodePaths:
     def mp3(self) -> Path:
         """The finished episode listeners download."""
         return self.root / MEDIA_DIR / f"{self.slug}.mp3"
+
+    def video(self, ext: str = "mp4") -> Path:
+        """The finished video of a webinar, in container ``ext`` (one of `VIDEO_EXTS`)."""
+        return self.root / MEDIA_DIR / f"{self.slug}.{ext}"
+
+    @property
+    def published_video(self) -> Path | None:
+        """The finished video that is published, if there is one."""
+        return next((p for p in (self.video(ext) for ext in VIDEO_EXTS) if p.is_file()), None)
 
     @property
     def master(self) -> Path:
@@ -118,6 +138,11 @@ class EpisodePaths:
     def published(self, ext: str) -> Path:
         """The copy of a transcript format listeners get."""
         return self.root / PUBLISHED_TRANSCRIPTS_DIR / f"{self.slug}.{ext}"
+
+    def video_captions(self, ext: str) -> Path:
+        """The copy of a caption format timed to the finished video (``<slug>.video.vtt``): the MP3's
+        copies count the intro's lead, the video's do not."""
+        return self.root / PUBLISHED_TRANSCRIPTS_DIR / f"{self.slug}.video.{ext}"
 
     def shown(self, path: Path) -> str:
         """``path`` as messages give it: relative to the show folder."""

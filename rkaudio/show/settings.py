@@ -17,6 +17,8 @@ from ..core.errors import ConfigError
 PRESETS: dict[str, float] = {"podcast": -16.0, "mono": -19.0, "ebu-r128": -23.0}
 
 TRANSITIONS = ("crossfade", "overlap")
+#: "auto": a video recording also gives a finished video; "off": only the MP3.
+VIDEO_OUTPUTS = ("auto", "off")
 
 
 def default_bitrate(channels: int) -> int:
@@ -46,6 +48,9 @@ class AudioSettings:
     #: Level the speakers: raise quiet passages of speech and lower loud ones, so every voice
     #: comes out equally loud (see rkaudio.audio.leveller). Music and silence are left alone.
     leveller: bool = True
+    #: "auto" also finishes a video recording as a video (the picture copied, the processed sound,
+    #: the captions); "off" makes only the MP3.
+    video_output: str = "auto"
 
     @property
     def bitrate(self) -> int:
@@ -70,6 +75,8 @@ class AudioSettings:
                                               or isinstance(self.bitrate_kbps, bool)
                                               or not 32 <= self.bitrate_kbps <= 320):
             raise bad("bitrate", f"must be between 32 and 320 kbit/s, not {self.bitrate_kbps!r}")
+        if self.video_output not in VIDEO_OUTPUTS:
+            raise bad("video_output", f"must be one of {', '.join(VIDEO_OUTPUTS)}, not {self.video_output!r}")
         return self
 
 

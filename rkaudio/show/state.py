@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import math
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..core.errors import WorkspaceError
-from ..core.files import write_text_atomic
+from ..core.files import write_if_changed
+from ..core.lock import locked
 from .paths import STATE_DIR
 
 STATE_FORMAT = "rkaudio episode state"
@@ -55,12 +57,64 @@ class AudioIdentity:
 
 
 @dataclass(frozen=True)
+class RecordingStat:
+    """A recording's size and modification time: while they stay the same, so does its digest."""
+
+    size: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, path: Path) -> RecordingStat | None:
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        return cls(st.st_size, st.st_mtime_ns)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Digests of what an episode's published files were made from (see `rkaudio.pipeline.freshness`):
+    the audio (recording, settings, stings), the speech engine's settings, and the tags."""
+
+    audio: str
+    speech: str | None
+    tags: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"audio": self.audio, "speech": self.speech, "tags": self.tags}
+
+    @classmethod
+    def from_json(cls, value: Any) -> Inputs | None:
+        if not isinstance(value, dict):
+            return None
+        audio, speech, tags = value.get("audio"), value.get("speech"), value.get("tags")
+        if not isinstance(audio, str) or not isinstance(tags, str) or not isinstance(speech, (str, type(None))):
+            return None
+        return cls(audio, speech, tags)
+
+
+@dataclass(frozen=True)
 class EpisodeState:
     """What ``feed/media/<slug>.mp3`` was made from."""
 
     audio: AudioIdentity
     #: The recording, as the episode's metadata names it.
     recording: str = ""
+    #: The recording's size and modification time when its digest was taken.
+    stat: RecordingStat | None = None
+    #: What the published files were made from; None from an rkaudio that did not record it.
+    inputs: Inputs | None = None
+
+
+#: The show lock's file (see `rkaudio.core.lock`).
+LOCK_FILE = "lock"
+
+
+def show_lock(show_root: Path, *, timeout: float | None = None) -> AbstractContextManager[None]:
+    """Hold the show's lock for a read-modify-write of its shared state (see `rkaudio.core.lock`)."""
+    path = show_root / STATE_DIR / LOCK_FILE
+    return locked(path) if timeout is None else locked(path, timeout=timeout)
 
 
 def state_path(show_root: Path, slug: str) -> Path:
@@ -83,15 +137,25 @@ def read_state(show_root: Path, slug: str) -> EpisodeState | None:
     if audio is None:
         return None
     recording = data.get("recording")
-    return EpisodeState(audio, recording if isinstance(recording, str) else "")
+    stat = data.get("stat")
+    try:
+        stat = RecordingStat(int(stat["size"]), int(stat["mtime_ns"])) if isinstance(stat, dict) else None
+    except (KeyError, TypeError, ValueError):
+        stat = None
+    return EpisodeState(audio, recording if isinstance(recording, str) else "", stat,
+                        Inputs.from_json(data.get("inputs")))
 
 
 def write_state(show_root: Path, slug: str, state: EpisodeState) -> None:
     path = state_path(show_root, slug)
-    document = {"format": STATE_FORMAT, "version": STATE_VERSION, "audio": state.audio.as_json(),
-                "recording": state.recording}
+    document: dict[str, Any] = {"format": STATE_FORMAT, "version": STATE_VERSION, "audio": state.audio.as_json(),
+                                "recording": state.recording}
+    if state.stat is not None:
+        document["stat"] = {"size": state.stat.size, "mtime_ns": state.stat.mtime_ns}
+    if state.inputs is not None:
+        document["inputs"] = state.inputs.as_json()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(path, json.dumps(document, indent=1) + "\n")
+        write_if_changed(path, (json.dumps(document, indent=1) + "\n").encode("utf-8"))
     except OSError as exc:
         raise WorkspaceError(f"cannot be written: {exc.strerror or exc}", path) from None

@@ -40,8 +40,25 @@ def engine_workers(settings: TranscriptSettings) -> int:
     return 1
 
 
+#: The engine loaded last, and what it was loaded for: a process that transcribes several
+#: recordings (a ``build`` job) loads its model once.
+_loaded: tuple[tuple[object, ...], Engine] | None = None
+
+
 def load_engine(settings: TranscriptSettings, language: str) -> Engine:
-    """The engine ``settings`` names, with its model loaded; errors name the model and what to do."""
+    """The engine ``settings`` names, with its model loaded; errors name the model and what to do.
+    The same settings and language again give the engine already loaded."""
+    global _loaded
+    key = (settings.engine, settings.model, settings.device, language, settings.beam_size, settings.batch_size,
+           engine_threads(settings), engine_workers(settings))
+    if _loaded is not None and _loaded[0] == key:
+        return _loaded[1]
+    engine = _load(settings, language)
+    _loaded = (key, engine)
+    return engine
+
+
+def _load(settings: TranscriptSettings, language: str) -> Engine:
     if settings.engine == "faster-whisper":
         return FasterWhisperEngine(settings.model, device=settings.device, language=language,
                                    beam_size=settings.beam_size, batch_size=settings.batch_size,

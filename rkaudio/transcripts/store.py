@@ -30,8 +30,8 @@ from typing import Literal
 
 from ..core.clock import utc_now
 from ..core.errors import StaleTranscriptError, TranscriptError
-from ..core.files import digest, write_bytes_atomic
-from ..show.paths import EpisodePaths, episode_paths
+from ..core.files import digest, write_bytes_atomic, write_if_changed
+from ..show.paths import VIDEO_CAPTION_FORMATS, EpisodePaths, episode_paths
 from ..show.settings import CaptionRules
 from ..show.state import AudioIdentity, read_state
 from ..speech.words import Voice
@@ -482,3 +482,32 @@ def published_text(show_root: Path, slug: str) -> str:
         return text_file.read_text(encoding="utf-8") if text_file.is_file() else ""
     except (OSError, UnicodeDecodeError) as exc:
         raise TranscriptError(f"cannot be read: {exc}", paths.shown(text_file)) from None
+
+
+def publish_video_captions(show_root: Path, slug: str, lead: float) -> Path | None:
+    """Publish the captions of the finished video from the published transcript, moved ``lead``
+    seconds earlier (the intro the MP3 has and the video has not): ``feed/transcripts/<slug>.video.vtt``
+    and ``.srt``. Returns the WebVTT copy, or None when no transcript is published (then none is left)."""
+    files = episode_paths(show_root, slug)
+    source = files.published("vtt")
+    if not source.is_file():
+        remove_video_captions(show_root, slug)
+        return None
+    cues = []
+    for cue in read_vtt(source, files.shown(source)):
+        start, end = cue.start - lead, cue.end - lead
+        if end <= 0:
+            continue
+        words = tuple(dataclasses.replace(w, start=max(0.0, w.start - lead), end=max(0.0, w.end - lead))
+                      for w in cue.words)
+        cues.append(dataclasses.replace(cue, start=max(0.0, start), end=end, words=words))
+    write_if_changed(files.video_captions("vtt"), to_vtt(cues).encode("utf-8"))
+    write_if_changed(files.video_captions("srt"), to_srt(cues).encode("utf-8"))
+    return files.video_captions("vtt")
+
+
+def remove_video_captions(show_root: Path, slug: str) -> None:
+    """Remove the video's caption copies (there is no video, or no transcript, any more)."""
+    files = episode_paths(show_root, slug)
+    for ext in VIDEO_CAPTION_FORMATS:
+        files.video_captions(ext).unlink(missing_ok=True)
