@@ -87,6 +87,7 @@ def test_each_documented_code_happens(show: Path, wav: Path, tmp_path: Path,
                                     encoding="utf-8")
     expect(7, run_subprocess("feed", "--quiet"), "invalid episode metadata")
     (show / "episodes" / "bad.md").unlink()
+    expect(8, run_subprocess("publish", "--to", "nowhere-configured:show"), "publish failed (no such remote)")
 
     # The rest cannot be caused cheaply from outside: one real step of the pipeline fails in-process.
     from rkaudio.audio import finishing

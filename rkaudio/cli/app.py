@@ -472,6 +472,8 @@ def feed(
 @app.command()
 def check(
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+    online: Annotated[bool, typer.Option("--online", help="Also ask the web for the headers of the feed's URL and "
+                                                          "every enclosure URL: status and length.")] = False,
     workspace: Workspace = None,
     quiet: Quiet = False,
     debug: Debug = False,
@@ -481,18 +483,51 @@ def check(
     Exits 1 if any check fails.
     """
     from ..publishing.check import check_show
+    from ..publishing.online import check_online
     from .report import ProgressBar, check_table
 
     def work() -> int:
         show = _show(workspace)
         with ProgressBar(quiet or as_json) as bar:
-            report = check_show(show, on_progress=bar)
+            report = check_show(show, on_progress=bar, extra=[check_online] if online else None)
         if as_json:
             typer.echo(json.dumps({"ok": report.ok, "results": [dataclasses.asdict(r) for r in report.results]},
                                   indent=2))
         else:
             check_table(report)
         return 0 if report.ok else CHECKS_FAILED
+
+    _run(debug, work)
+
+
+@app.command()
+def publish(
+    to: Annotated[Optional[str], typer.Option(
+        "--to", help="An rclone remote and path, e.g. podcast-s3:bucket/show. Default: show.toml (\\[publish] to) "
+                     "or RKAUDIO_PUBLISH_TO.", show_default=False)] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run",
+                                          help="Say what would be uploaded and deleted; change nothing.")] = False,
+    prune: Annotated[bool, typer.Option("--prune", help="Delete remote files that are no longer in feed/ "
+                                                        "(after the new feed is up).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    workspace: Workspace = None,
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Upload feed/ with rclone: media, transcripts, chapters and pages first, then feed.xml once every
+    enclosure is up at its length. Only changed files move; credentials stay in rclone's config."""
+    from ..publishing.upload import PublishOptions, publish as publish_feed
+    from .report import ProgressBar, publish_json, publish_lines
+
+    def work() -> None:
+        show = _show(workspace)
+        with ProgressBar(quiet or as_json, in_bytes=True) as bar:
+            report = publish_feed(show, PublishOptions(to=to, dry_run=dry_run, prune=prune), on_progress=bar)
+        if as_json:
+            typer.echo(json.dumps(publish_json(report), indent=2))
+        elif not quiet:
+            for line in publish_lines(report):
+                typer.echo(line)
 
     _run(debug, work)
 

@@ -4,35 +4,42 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+from rich.progress import (BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeRemainingColumn,
+                           TransferSpeedColumn)
 
-from ..audio.leveller import LevellerReport
 from ..core.clock import clock
 from .build_report import _rel
-from ..pipeline.process import ProcessReport
-from ..pipeline.transcribe import TranscriptReport
-from ..publishing.check import CheckReport
-from ..publishing.feed import FeedReport
-from ..transcripts.caption_check import Finding
+
+if TYPE_CHECKING:  # only named in annotations: a quick command (publish, check) loads no audio stack
+    from ..audio.leveller import LevellerReport
+    from ..pipeline.process import ProcessReport
+    from ..pipeline.transcribe import TranscriptReport
+    from ..publishing.check import CheckReport
+    from ..publishing.feed import FeedReport
+    from ..publishing.upload import PublishReport
+    from ..transcripts.caption_check import Finding
 
 
 class ProgressBar:
     """A rich progress bar fed by the core's ``(stage, done, total)`` reports; draws nothing when quiet."""
 
-    def __init__(self, quiet: bool = False) -> None:
+    def __init__(self, quiet: bool = False, *, in_bytes: bool = False) -> None:
         self.quiet = quiet
+        #: The work is counted in bytes (an upload): show bytes done of total and the speed.
+        self.in_bytes = in_bytes
         self._progress: Progress | None = None
         self._tasks: dict[str, TaskID] = {}
 
     def __enter__(self) -> ProgressBar:
         console = Console(stderr=True)
         if not self.quiet and console.is_terminal:
-            self._progress = Progress(
-                TextColumn("{task.description:<12}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                TimeRemainingColumn(), console=console, transient=True)
+            columns = ((DownloadColumn(), TransferSpeedColumn()) if self.in_bytes
+                       else (TextColumn("{task.percentage:>3.0f}%"),))
+            self._progress = Progress(TextColumn("{task.description:<12}"), BarColumn(), *columns,
+                                      TimeRemainingColumn(), console=console, transient=True)
             self._progress.start()
         return self
 
@@ -291,3 +298,35 @@ def process_json(r: ProcessReport, root: Path) -> dict[str, Any]:
         if r.feed is not None else None,
         "warnings": r.warnings,
     }
+
+
+def _size(n: int) -> str:
+    for unit in ("bytes", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1000  # type: ignore[assignment]
+    return str(n)
+
+
+def publish_lines(r: PublishReport) -> list[str]:
+    """The human summary of a publish (or of what a dry run would do)."""
+    would = "would be " if r.dry_run else ""
+    lines = [f"{'Dry run: nothing changed on' if r.dry_run else 'Published to'} {r.target} "
+             f"(files compared by {r.compared_by})"]
+    shown = ", ".join(r.uploaded[:6]) + (f" and {len(r.uploaded) - 6} more" if len(r.uploaded) > 6 else "")
+    lines.append(f"  uploaded   {len(r.uploaded)} file(s) {would}sent, {_size(r.bytes_uploaded)}"
+                 + (f": {shown}" if r.uploaded else ""))
+    lines.append(f"  unchanged  {r.unchanged} file(s) already there")
+    if not r.dry_run:
+        lines.append(f"  verified   {r.enclosures_verified} enclosure(s) on the remote at the feed's lengths")
+        lines.append("  feed       feed.xml " + ("uploaded last" if r.feed_uploaded else "unchanged"))
+    if r.deleted:
+        lines.append(f"  deleted    {len(r.deleted)} remote file(s) {would}deleted (--prune): "
+                     + ", ".join(r.deleted[:6]))
+    if r.extra and not r.deleted:
+        lines.append(f"  extra      {len(r.extra)} remote file(s) not in feed/ kept; --prune deletes them")
+    return lines
+
+
+def publish_json(r: PublishReport) -> dict[str, Any]:
+    return dataclasses.asdict(r)

@@ -91,6 +91,14 @@ class MetadataError(RkaudioError):
     exit_code = 7
 
 
+class PublishError(RkaudioError):
+    """Uploading ``feed/`` failed: the remote refused the credentials, could not be reached, or
+    what arrived does not match what was sent. The message names the remote and never carries a
+    secret; the feed online is left as it was until every new file it points at is up."""
+
+    exit_code = 8
+
+
 class ConversionError(ConfigError):
     """A speech model folder cannot be converted for the openai-whisper engine; the message names
     the file and why. A ConfigError: the model a setting or option points at is not usable."""

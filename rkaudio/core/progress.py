@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 #: Called as ``report(stage, seconds_done, seconds_total)``; ``stage`` is a short label such as
-#: "measuring" or "encoding". The core calls it from the thread doing the work.
+#: "measuring" or "encoding". The core calls it from the thread doing the work. An upload
+#: ("uploading") counts bytes instead of seconds.
 ProgressCallback = Callable[[str, float, float], None]
 
 

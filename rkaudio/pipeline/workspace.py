@@ -140,6 +140,12 @@ speakers = "auto"
 colour = "#1d5a7a"
 # An image shown beside the show's name on every page (PNG, JPEG, SVG or WebP); "" for none.
 logo = ""
+
+[publish]
+# Where 'rkaudio publish' uploads feed/: an rclone remote and a path, e.g. "podcast-s3:bucket/show".
+# Set the remote up with 'rclone config' or RCLONE_CONFIG_<NAME>_* variables: its keys and
+# passwords live there, never in this file.
+to = ""
 '''
 
 

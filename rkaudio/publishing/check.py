@@ -26,7 +26,7 @@ from ..transcripts.signoff import review_status
 from ..transcripts.store import transcript_stale
 from .episode import list_episodes
 from .feed import ITUNES_NS, PODCAST_NS, TRANSCRIPT_TYPES
-from .urls import media_url
+from .urls import feed_path, media_url
 
 #: Cover art Apple accepts: square, 1400 to 3000 pixels a side.
 ARTWORK_MIN, ARTWORK_MAX = 1400, 3000
@@ -144,13 +144,11 @@ def _check_feed(show: Show, report: CheckReport) -> etree._Element | None:
 
 def _local_file(show: Show, url: str) -> Path | None:
     """The file under feed/ that ``url`` is served from, or None if it is not under base_url."""
-    base = show.base_url.rstrip("/") + "/"
-    if not show.base_url or not url.startswith(base):
+    relative = feed_path(show, url)
+    if relative is None:
         return None
-    relative = url[len(base):]
     target = (show.root / FEED_DIR / relative).resolve()
-    feed_dir = (show.root / FEED_DIR).resolve()
-    return target if feed_dir in target.parents else None
+    return target if (show.root / FEED_DIR).resolve() in target.parents else None
 
 
 def _check_items(show: Show, items: list[etree._Element], report: CheckReport) -> None:

@@ -26,6 +26,19 @@ def published_url(show: Show, path: Path) -> str:
     return f"{require_base_url(show)}/{feed_relative(show.root, path)}"
 
 
+def feed_path(show: Show, url: str) -> str | None:
+    """The path under ``feed/`` that ``url`` is served from (`published_url` undone), or None when
+    it is not under ``base_url`` or would reach outside ``feed/``."""
+    base = show.base_url.rstrip("/") + "/"
+    if not show.base_url or not url.startswith(base):
+        return None
+    relative = url[len(base):]
+    parts = relative.split("/")
+    if not relative or any(part in ("", ".", "..") for part in parts):
+        return None
+    return relative
+
+
 def feed_url(show: Show) -> str:
     return published_url(show, show.root / FEED_DIR / FEED_FILE)
 

@@ -18,7 +18,8 @@ from ..core.colour import AA_TEXT, contrast, parse_hex
 from ..core.errors import ConfigError, WorkspaceError
 from .categories import parse_category
 from .paths import SHOW_FILE
-from .settings import PRESETS, SHOW_TYPES, AudioSettings, Funding, Person, Show, SiteSettings, TranscriptSettings
+from .settings import (PRESETS, SHOW_TYPES, AudioSettings, Funding, Person, PublishSettings, Show, SiteSettings,
+                       TranscriptSettings)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -292,6 +293,47 @@ def site_from_table(table: Mapping[str, Any], root: Path, source: str) -> SiteSe
     return SiteSettings(**changes)
 
 
+_PUBLISH_KEYS = {"to"}
+#: Names that say a setting holds a secret: these belong in rclone's config, never in show.toml.
+_SECRET_NAME = re.compile(r"key|secret|pass|token|user|auth|credential|login|account", re.I)
+#: An rclone remote's name as rclone allows it, then a colon and the path on that remote.
+_REMOTE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_. +@-]*:[^\n]*")
+
+
+def parse_publish_target(value: Any, source: str, name: str = "publish.to") -> str:
+    """``remote:path`` of a remote configured in rclone (its config file or ``RCLONE_CONFIG_*``).
+
+    Connection strings (``:s3,access_key_id=...:``) are refused: they would put credentials in
+    show.toml, a shell's history or a process list."""
+    if not isinstance(value, str):
+        raise ConfigError(f"{source}: {name} must be text such as \"podcast-s3:bucket/show\", not {value!r}")
+    target = value.strip()
+    if target and (not _REMOTE.fullmatch(target) or "," in target.split(":", 1)[0]):
+        raise ConfigError(f"{source}: {name} must be an rclone remote and a path such as \"podcast-s3:bucket/show\" "
+                          "(the remote set up with 'rclone config' or RCLONE_CONFIG_<NAME>_* variables, which hold "
+                          "its credentials)")
+    return target
+
+
+def publish_from_table(table: Mapping[str, Any], source: str,
+                       base: PublishSettings | None = None) -> PublishSettings:
+    """The ``[publish]`` table: where ``feed/`` goes. A key that looks like a credential is refused
+    without repeating its value."""
+    for key in sorted(set(table) - _PUBLISH_KEYS):
+        if _SECRET_NAME.search(key):
+            raise ConfigError(f"{source}: publish.{key} looks like a credential, which never goes in this file: "
+                              "remove it and keep it in rclone's config ('rclone config') or its "
+                              "RCLONE_CONFIG_<REMOTE>_* environment variables")
+        raise ConfigError(f"{source}: unknown setting publish.{key} (known: {', '.join(sorted(_PUBLISH_KEYS))})")
+    s = base or PublishSettings()
+    if "to" in table:
+        s = dataclasses.replace(s, to=parse_publish_target(table["to"], source))
+    return s
+
+
+#: Environment variables for ``rkaudio publish``.
+ENV_PUBLISH = {"RKAUDIO_PUBLISH_TO": "to"}
+
 #: Environment variables for the transcript step.
 ENV_TRANSCRIPT = {
     "RKAUDIO_ENGINE": "engine",
@@ -354,14 +396,16 @@ def load_show(root: Path, environ: Mapping[str, str] | None = None) -> Show:
     except OSError as exc:
         raise ConfigError(f"{source}: cannot be read: {exc.strerror}") from None
     for name in data:
-        if name not in ("show", "audio", "transcript", "site"):
-            raise ConfigError(f"{source}: unknown table [{name}] (known: [show], [audio], [transcript], [site])")
+        if name not in ("show", "audio", "transcript", "site", "publish"):
+            raise ConfigError(f"{source}: unknown table [{name}] "
+                              "(known: [show], [audio], [transcript], [site], [publish])")
     show_table = data.get("show", {})
     audio_table = data.get("audio", {})
     transcript_table = data.get("transcript", {})
     site_table = data.get("site", {})
+    publish_table = data.get("publish", {})
     for name, table in (("show", show_table), ("audio", audio_table), ("transcript", transcript_table),
-                        ("site", site_table)):
+                        ("site", site_table), ("publish", publish_table)):
         if not isinstance(table, dict):
             raise ConfigError(f"{source}: {name} must be a table ([{name}])")
     unknown = sorted(set(show_table) - _SHOW_KEYS)
@@ -381,10 +425,15 @@ def load_show(root: Path, environ: Mapping[str, str] | None = None) -> Show:
     env = {key: environ[var] for var, key in ENV_TRANSCRIPT.items() if environ.get(var)}
     if env:
         transcript = transcript_from_table(env, root, "environment (RKAUDIO_*)", base=transcript)
+    publish = publish_from_table(publish_table, source)
+    env = {key: environ[var] for var, key in ENV_PUBLISH.items() if environ.get(var)}
+    if env:
+        publish = publish_from_table(env, "environment (RKAUDIO_*)", base=publish)
     return Show(root=root, title=title, author=show_table.get("author", ""),
                 description=show_table.get("description", ""),
                 language=show_table.get("language", "en"), **show_publishing(show_table, root, source),
-                audio=audio, transcript=transcript, site=site_from_table(site_table, root, source))
+                audio=audio, transcript=transcript, site=site_from_table(site_table, root, source),
+                publish=publish)
 
 
 def find_root(start: Path) -> Path:

@@ -226,6 +226,15 @@ class SiteSettings:
 
 
 @dataclass(frozen=True)
+class PublishSettings:
+    """Where ``rkaudio publish`` uploads ``feed/`` (``[publish]``): an rclone remote and path such as
+    ``"podcast-s3:bucket/show"``. Credentials are never here: they live in rclone's own config or its
+    ``RCLONE_CONFIG_*`` variables."""
+
+    to: str = ""
+
+
+@dataclass(frozen=True)
 class Funding:
     """A place listeners can support the show (``podcast:funding``)."""
 
@@ -275,5 +284,6 @@ class Show:
     audio: AudioSettings = field(default_factory=AudioSettings)
     transcript: TranscriptSettings = field(default_factory=TranscriptSettings)
     site: SiteSettings = field(default_factory=SiteSettings)
+    publish: PublishSettings = field(default_factory=PublishSettings)
 
 
