@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import http.server
-import json
 import os
 import re
 import shutil

@@ -16,7 +16,6 @@ import pytest
 
 from rkaudio.core.errors import WorkspaceError
 from rkaudio.core.lock import is_held, locked
-from rkaudio.show.state import show_lock
 
 import media_helpers as mh
 

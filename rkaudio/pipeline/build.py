@@ -38,7 +38,7 @@ from ..core.errors import INTERNAL_ERROR, InputError, RkaudioError
 from ..core.files import write_if_changed
 from ..core.progress import ProgressCallback
 from ..publishing.episode import slug_for
-from ..show.paths import EPISODES_DIR, RECORDING_SUFFIXES, STATE_DIR, EpisodePaths
+from ..show.paths import EPISODES_DIR, FEED_DIR, FEED_FILE, RECORDING_SUFFIXES, STATE_DIR, EpisodePaths
 from ..show.settings import AudioSettings, Show, TranscriptSettings
 from ..show.state import read_state, show_lock
 from ..speech.engine import cpu_threads
@@ -199,7 +199,8 @@ def _processed(report: Any) -> str:
 
 
 def _report_json(report: Any, root: Path) -> dict[str, Any]:
-    return {"output": str(report.output.relative_to(root)) if report.output.is_relative_to(root) else str(report.output),
+    output = report.output
+    return {"output": str(output.relative_to(root)) if output.is_relative_to(root) else str(output),
             "integrated_lufs": round(report.audio.delivered.integrated_lufs, 2),
             "true_peak_dbtp": round(report.audio.delivered.true_peak_dbtp or 0.0, 2),
             "duration_s": round(report.audio.duration, 3),
@@ -339,7 +340,8 @@ def _rebuild(show: Show, *, changed: bool) -> tuple[FeedReport | None, bool]:
         recorded = json.loads(marker.read_text(encoding="utf-8")).get("inputs")
     except (OSError, ValueError, AttributeError):
         recorded = None
-    if not changed and recorded == show_inputs(show) and (show.root / "feed" / "feed.xml").is_file() == bool(show.base_url):
+    feed_there = (show.root / FEED_DIR / FEED_FILE).is_file()
+    if not changed and recorded == show_inputs(show) and feed_there == bool(show.base_url):
         return None, False
     from ..publishing.feed import update_feed
 

@@ -108,8 +108,10 @@ def episode_inputs(show: Show, slug: str, recording: str, audio: AudioSettings,
                    speech: TranscriptSettings | None, *, previous: EpisodeState | None = None) -> Inputs:
     """The digests for an episode made now: ``speech`` None (not transcribed this time) keeps the
     digest the episode had."""
-    speech_key = speech_inputs(speech) if speech is not None else (previous.inputs.speech if previous and previous.inputs
-                                                                  else None)
+    if speech is not None:
+        speech_key = speech_inputs(speech)
+    else:
+        speech_key = previous.inputs.speech if previous is not None and previous.inputs is not None else None
     return Inputs(audio=audio_inputs(recording, audio), speech=speech_key, tags=tags_inputs(show, slug))
 
 
