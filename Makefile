@@ -66,9 +66,10 @@ test: $(VENV)/.installed-dev $(AXE)
 	$(BIN)/python -m pytest -n $(JOBS)
 
 ## test-fast: the quick lane for an edit-test loop: every test that needs neither a speech model,
-## a browser nor PyTorch, no stress test, nor waits on a deliberately slowed upload, in parallel
+## a browser nor PyTorch, and no end-to-end run marked slow (stress tests and the slowed upload
+## included), in parallel
 test-fast: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest -n $(JOBS) -m "not speech and not browser and not torch and not speakers and not stress and not slow_upload"
+	$(BIN)/python -m pytest -n $(JOBS) -m "not slow and not speech and not browser and not torch and not speakers and not stress and not slow_upload"
 
 ## bench: time rkaudio against its peers: processing a generated hour-long recording, levelling
 ## a panel of voices, transcribing the committed speech clips, coverage on the three-voice panels,

@@ -86,9 +86,10 @@ def recordings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path
 
 @pytest.mark.parametrize("name,extra,target", [
     ("two", (), -16.0),
-    ("two", ("--channels", "1"), -19.0),
+    # The mono and very-quiet cases run in the whole suite only (marked slow), to keep the quick lane quick.
+    pytest.param("two", ("--channels", "1"), -19.0, marks=pytest.mark.slow),
     ("three-music", (), -16.0),
-    ("very-quiet", (), -16.0),
+    pytest.param("very-quiet", (), -16.0, marks=pytest.mark.slow),
 ])
 def test_voices_come_out_equally_loud(show: Path, recordings, name: str, extra: tuple, target: float) -> None:
     wav, x, layout = recordings[name]
@@ -168,7 +169,7 @@ def test_intro_and_outro_are_not_levelled(show: Path, recordings) -> None:
     assert abs(len(a) - len(b)) < rate * 0.05
 
 
-@pytest.mark.parametrize("kind", ["music", "room-tone"])
+@pytest.mark.parametrize("kind", ["music", pytest.param("room-tone", marks=pytest.mark.slow)])
 def test_stands_aside_without_speech(show: Path, tmp_path: Path, kind: str) -> None:
     if kind == "music":
         x = lh.music_bed(20.0, -24.0)
@@ -188,7 +189,8 @@ def test_stands_aside_without_speech(show: Path, tmp_path: Path, kind: str) -> N
 
 # --- turning it off -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("how", ["flag", "show.toml", "environment"])
+@pytest.mark.parametrize("how", ["flag", pytest.param("show.toml", marks=pytest.mark.slow),
+                                 pytest.param("environment", marks=pytest.mark.slow)])
 def test_turning_it_off_keeps_one_constant_gain(show: Path, recordings, how: str) -> None:
     wav, x, layout = recordings["two"]
     args: list[object] = [wav, "--slug", "off", *NO_STINGS]
