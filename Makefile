@@ -74,7 +74,7 @@ test-fast: $(VENV)/.installed-dev
 ## bench: time rkaudio against its peers: processing a generated hour-long recording, levelling
 ## a panel of voices, transcribing the committed speech clips, coverage on the three-voice panels,
 ## speaker labels on the conversations, building the site of a 100-episode show, and a 720p webinar
-## against its sound alone (see BENCHMARKS.md)
+## against its sound alone, and whole-show builds (see BENCHMARKS.md)
 bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/leveller.py
@@ -83,6 +83,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/speakers.py
 	$(BIN)/python bench/site.py
 	$(BIN)/python bench/video.py
+	$(BIN)/python bench/build.py
 
 ## stings: re-synthesise the demo show's intro and outro (they are committed)
 stings: $(VENV)/.installed
