@@ -161,11 +161,13 @@ def build_args(mix: Mix, mp3_target: str, master: Path | None = None) -> list[st
     if mix.outro is not None:
         episode = _join(episode, open_part(mix.outro), mix.outro_overlap, False, True, mix.transition)
     if mix.limiter_dbtp is not None:
+        # soxr oversamples for about a third less CPU than ffmpeg's own resampler, where it is built in.
+        resampler = {"resampler": "soxr"} if ffmpeg_tool.has_soxr() else {}
         episode = (episode
-                   .filter("aresample", SAMPLE_RATE * OVERSAMPLE)
+                   .filter("aresample", SAMPLE_RATE * OVERSAMPLE, **resampler)
                    .filter("alimiter", limit=f"{db_to_linear(mix.limiter_dbtp):.5f}", level=0,
                            latency=1, attack=LIMITER_ATTACK_MS, release=LIMITER_RELEASE_MS)
-                   .filter("aresample", SAMPLE_RATE))
+                   .filter("aresample", SAMPLE_RATE, **resampler))
     outputs = []
     encoded = mix.video is not None and mix.video.path is not None
     branches = 1 + (master is not None) + encoded
