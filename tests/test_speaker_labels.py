@@ -8,6 +8,8 @@ files are read with webvtt-py, the SRT, text and HTML as text, the JSON as JSON.
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import re
 import shutil
@@ -78,9 +80,11 @@ class _Diarizer:
     def __init__(self, swap: bool = False) -> None:
         self.swap = swap
         self.calls = 0
+        self.threads: list[int | None] = []
 
-    def __call__(self, path: Path, *, count=None, speech=None) -> Diarization:
+    def __call__(self, path: Path, *, count=None, speech=None, threads=None) -> Diarization:
         self.calls += 1
+        self.threads.append(threads)
         start = _Hears.started
         order = ["b", "a"] if self.swap else ["a", "b"]
         prints = {"a": (1.0, 0.0), "b": (0.0, 1.0)}
@@ -130,6 +134,18 @@ def test_labels_reach_every_format_and_no_cue_spans_two_speakers(show: Path, fak
     assert "<cite>Speaker 1</cite>" in files["html"] and "<cite>Speaker 2</cite>" in files["html"]
     sidecar = json.loads((show / "transcripts" / f"{SLUG}.words.json").read_text(encoding="utf-8"))
     assert [v["label"] for v in sidecar["voices"]] == ["Speaker 1", "Speaker 2"]
+
+
+def test_the_diarizer_keeps_to_the_cores_the_speech_settings_give_a_job(show: Path, fake: _Diarizer) -> None:
+    # build runs a job per core and gives each one decoder of one thread: the diarizer, which
+    # otherwise takes every core, must keep to that share too.
+    settings = load_show(show).transcript
+    transcribe_episode(load_show(show), _recording(show), SLUG, engine=_Hears())
+    transcribe_episode(load_show(show), _recording(show), SLUG, engine=_Hears(), retranscribe=True,
+                       settings=dataclasses.replace(settings, threads=1, workers=1))
+    transcribe_episode(load_show(show), _recording(show), SLUG, engine=_Hears(), retranscribe=True,
+                       settings=dataclasses.replace(settings, threads=2, workers=3))
+    assert fake.threads == [None, 1, 6]
 
 
 def test_a_speaker_renamed_everywhere_keeps_the_name_when_transcribed_again(show: Path, fake: _Diarizer) -> None:

@@ -93,6 +93,19 @@ def test_a_monologue_gets_one_label() -> None:
 @pytest.mark.slow
 @pytest.mark.speakers
 @needs_diarizer
+def test_a_job_given_one_core_runs_the_diarizer_on_one_thread() -> None:
+    import torch
+
+    found = speakers.diarize(mh.SPEECH, threads=1)
+    assert found.speakers == [label(1)]
+    assert torch.get_num_threads() == 1
+    speakers.diarize(mh.SPEECH)
+    assert torch.get_num_threads() == speakers._diarizer().logical_cores  # noqa: SLF001
+
+
+@pytest.mark.slow
+@pytest.mark.speakers
+@needs_diarizer
 @pytest.mark.parametrize("kind", ["silence", "music"])
 def test_no_voice_gets_no_label(kind: str, tmp_path) -> None:
     rate = 16000

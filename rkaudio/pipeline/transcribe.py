@@ -205,7 +205,10 @@ def label_speakers(show: Show, source: Path, slug: str, settings: TranscriptSett
     if not diarizer.available():
         return None, (f"speakers are not labelled: install the diarizer with pip install '{diarizer.EXTRA}' "
                       "(or set transcript.speakers = \"off\" in show.toml)")
-    found = diarizer.diarize(source, count=settings.speaker_count, speech=asr.speech).shifted(offset_s)
+    # An explicit share of the cores for the speech engine (build sets one per job) holds for the
+    # diarizer too.
+    share = settings.threads * settings.workers if settings.threads and settings.workers else None
+    found = diarizer.diarize(source, count=settings.speaker_count, speech=asr.speech, threads=share).shifted(offset_s)
     earlier = recorded_voices(show.root, slug)
     if earlier and found.voices:
         found = diarizer.carry_over(found, earlier)
