@@ -6,6 +6,7 @@ different synthetic voices (tests/data/conversations), with the scorer in diariz
 
 from __future__ import annotations
 
+import json
 import numpy as np
 import pytest
 
@@ -80,6 +81,24 @@ def test_conversations_get_the_right_speaker_labels(name: str, told: bool) -> No
     # Labels go in the order voices are first heard.
     assert found.turns[0].speaker == label(1)
     assert all(len(v.voiceprint) > 10 for v in found.voices)
+
+
+PANELS = CONVERSATIONS.parent / "panels"
+
+
+@pytest.mark.slow
+@pytest.mark.speakers
+@needs_diarizer
+@pytest.mark.parametrize("name", sorted(p.name.removesuffix(".turns.json") for p in PANELS.glob("*.turns.json")))
+def test_panels_get_the_right_speaker_labels_without_being_told_how_many(name: str) -> None:
+    # Three voices that change inside a 30 s window: the number of voices is found from the
+    # voiceprints alone (taking them every 0.75 s found six voices in one of these).
+    turns = json.loads((PANELS / f"{name}.turns.json").read_text(encoding="utf-8"))
+    reference = [(t["start"], t["end"], t["voice"]) for t in turns["turns"]]
+    found = speakers.diarize(PANELS / f"{name}.flac")
+    assert len(found.speakers) == len({who for _, _, who in reference})
+    result = score(reference, [(t.start, t.end, t.speaker) for t in found.turns], turns["seconds"])
+    assert result.right >= 0.9, result
 
 
 @pytest.mark.slow
