@@ -60,8 +60,6 @@ print(json.dumps({"seconds": len(samples) / 16000, "decode_s": t1 - t0, "vad_s":
 
 
 def accuracy() -> list[dict]:
-    from rkaudio.speech import speakers
-
     rows = []
     for path in sorted(CONVERSATIONS.glob("*.flac")):
         name = path.stem

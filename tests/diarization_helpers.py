@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CONVERSATIONS = Path(__file__).resolve().parent / "data" / "conversations"
+#: The three-voice panels (tests/data/panels), each with its ``.turns.json``.
+PANELS = CONVERSATIONS.parent / "panels"
+PANEL_NAMES = sorted(p.name.removesuffix(".turns.json") for p in PANELS.glob("*.turns.json"))
 #: Scored in 10 ms frames.
 STEP_S = 0.01
 

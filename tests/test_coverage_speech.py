@@ -15,10 +15,9 @@ import pytest
 
 from conftest import run_clirunner
 from coverage_helpers import REACH_S, covered
+from diarization_helpers import PANEL_NAMES, PANELS
 from wer_helpers import wer
 
-PANELS = Path(__file__).resolve().parent / "data" / "panels"
-PANEL_NAMES = sorted(p.name.removesuffix(".turns.json") for p in PANELS.glob("*.turns.json"))
 
 pytestmark = [pytest.mark.speech, pytest.mark.slow]
 

@@ -9,7 +9,6 @@ files are read with webvtt-py, the SRT, text and HTML as text, the JSON as JSON.
 from __future__ import annotations
 
 import dataclasses
-
 import json
 import re
 import shutil

@@ -7,6 +7,7 @@ different synthetic voices (tests/data/conversations), with the scorer in diariz
 from __future__ import annotations
 
 import json
+
 import numpy as np
 import pytest
 
@@ -17,7 +18,7 @@ from rkaudio.speech.speakers import Diarization, Voice, carry_over, label
 from rkaudio.speech.words import SpeakerTurn
 
 import media_helpers as mh
-from diarization_helpers import CONVERSATIONS, reference_turns, score, truth
+from diarization_helpers import CONVERSATIONS, PANEL_NAMES, PANELS, reference_turns, score, truth
 
 needs_diarizer = pytest.mark.skipif(not speakers.available(), reason="the speakers extra is not installed")
 
@@ -83,13 +84,10 @@ def test_conversations_get_the_right_speaker_labels(name: str, told: bool) -> No
     assert all(len(v.voiceprint) > 10 for v in found.voices)
 
 
-PANELS = CONVERSATIONS.parent / "panels"
-
-
 @pytest.mark.slow
 @pytest.mark.speakers
 @needs_diarizer
-@pytest.mark.parametrize("name", sorted(p.name.removesuffix(".turns.json") for p in PANELS.glob("*.turns.json")))
+@pytest.mark.parametrize("name", PANEL_NAMES)
 def test_panels_get_the_right_speaker_labels_without_being_told_how_many(name: str) -> None:
     # Three voices that change inside a 30 s window: the number of voices is found from the
     # voiceprints alone (taking them every 0.75 s found six voices in one of these).
