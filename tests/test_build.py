@@ -197,3 +197,21 @@ def test_a_transcript_due_is_made_without_encoding_the_audio_again(show_built: P
         assert lyrics and lyrics[0].strip() == published.strip()
     again = run_subprocess("build", "--json")
     assert {e["action"] for e in again.json["episodes"]} == {"none"}, again
+
+
+def test_progress_from_jobs_side_by_side_reaches_the_producer(show_built: Path) -> None:
+    """Each pool job's progress comes back through the queue, every message of it, to the end."""
+    from rkaudio.pipeline.build import build as build_show
+    from rkaudio.show.config import load_show
+
+    for name in ("zebra-talk", "apple-panel"):
+        _recording(show_built / "episodes", name, 1.3, RECORDINGS[name] + 1000)
+    seen: list[tuple[str, str, float, float]] = []
+    report = build_show(load_show(show_built), jobs=2, on_progress=lambda *item: seen.append(item))
+    assert sorted(r.slug for r in report.results if r.ok) == ["apple-panel", "zebra-talk"], report.results
+    for slug in ("apple-panel", "zebra-talk"):
+        mine = [(stage, done, total) for who, stage, done, total in seen if who == slug]
+        assert mine, seen
+        # The last word of each stage says it is complete: nothing was lost when the pool closed.
+        last = {stage: (done, total) for stage, done, total in mine}
+        assert all(done >= total for done, total in last.values()), last

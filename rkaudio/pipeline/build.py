@@ -19,11 +19,14 @@ One episode's failure does not stop the others; it is reported with its one-line
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures
 import dataclasses
 import json
 import multiprocessing
+import os
 import queue
+import sys
 import threading
 import time
 import traceback
@@ -287,49 +290,84 @@ class _Relay:
             self.callback(*item)
 
 
+#: The progress queue, in a pool worker (set by `_start_worker`).
+_MESSAGES: Any = None
+
+
+def _start_worker(messages: Any) -> None:
+    """A pool worker's set-up: where its progress goes, and a quick exit.
+
+    A worker holds the speech models. Tearing its interpreter down with them (modules, PyTorch's and
+    CTranslate2's pools, the freed memory glibc kept) takes a second or more at the end of every build,
+    for nothing: by then each file is written and closed, and the queues' feeder threads have been joined
+    (multiprocessing does that before ``atexit`` runs). So the worker leaves without the teardown.
+    """
+    global _MESSAGES
+    _MESSAGES = messages
+    atexit.register(_leave)
+
+
+def _leave() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
+    os._exit(0)
+
+
+def _pool_step(root: str, step: Step, audio: AudioSettings, speech: TranscriptSettings | None,
+               debug: bool) -> StepResult:
+    return _run_step(root, step, audio, speech, _MESSAGES, debug)
+
+
 def _in_pool(show: Show, steps: list[Step], audio: AudioSettings, speech: TranscriptSettings | None, jobs: int,
              debug: bool, on_step: Callable[[str, str], None] | None,
              on_progress: Callable[[str, str, float, float], None] | None) -> dict[str, StepResult]:
     # spawn: the workers start clean (no inherited threads of the speech libraries, no inherited lock).
+    # The progress queue goes to each worker as it starts (no manager process to start and stop).
     context = multiprocessing.get_context("spawn")
     results: dict[str, StepResult] = {}
-    with context.Manager() as manager:
-        messages = manager.Queue()
-        stop = threading.Event()
+    messages = context.Queue()
+    stop = threading.Event()
 
-        def relay() -> None:
-            while not stop.is_set():
-                try:
-                    item = messages.get(timeout=0.1)
-                except queue.Empty:
-                    continue
-                except (EOFError, OSError):
+    def relay() -> None:  # until told to stop and the queue is empty
+        while True:
+            try:
+                item = messages.get(timeout=0.1)
+            except queue.Empty:
+                if stop.is_set():
                     return
-                if on_progress:
-                    on_progress(*item)
+                continue
+            except (EOFError, OSError, ValueError):
+                return
+            if on_progress:
+                on_progress(*item)
 
-        relayer = threading.Thread(target=relay, daemon=True)
-        relayer.start()
-        try:
-            with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-                futures = {}
-                for step in steps:
-                    futures[pool.submit(_run_step, str(show.root), step, audio, speech, messages, debug)] = step
-                    if on_step:
-                        on_step(step.slug, "queued")
-                for future in concurrent.futures.as_completed(futures):
-                    step = futures[future]
-                    try:
-                        results[step.slug] = future.result()
-                    except Exception as exc:  # the worker itself died (killed, out of memory)
-                        results[step.slug] = StepResult(step.slug, step.action, False, 0.0,
-                                                        f"the job stopped: {type(exc).__name__}: {exc}",
-                                                        exit_code=INTERNAL_ERROR)
-                    if on_step:
-                        on_step(step.slug, "done")
-        finally:
-            stop.set()
-            relayer.join(2)
+    relayer = threading.Thread(target=relay, daemon=True)
+    relayer.start()
+    try:
+        with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context,
+                                                    initializer=_start_worker, initargs=(messages,)) as pool:
+            futures = {}
+            for step in steps:
+                futures[pool.submit(_pool_step, str(show.root), step, audio, speech, debug)] = step
+                if on_step:
+                    on_step(step.slug, "queued")
+            for future in concurrent.futures.as_completed(futures):
+                step = futures[future]
+                try:
+                    results[step.slug] = future.result()
+                except Exception as exc:  # the worker itself died (killed, out of memory)
+                    results[step.slug] = StepResult(step.slug, step.action, False, 0.0,
+                                                    f"the job stopped: {type(exc).__name__}: {exc}",
+                                                    exit_code=INTERNAL_ERROR)
+                if on_step:
+                    on_step(step.slug, "done")
+    finally:
+        stop.set()
+        relayer.join(2)
+        messages.close()
     return results
 
 
