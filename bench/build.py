@@ -178,6 +178,9 @@ def main() -> int:
         f"{min(together):.1f}–{max(together):.1f} | ≤ 0.6× the separate runs | {ratio:.2f}×: "
         f"{'met' if ok_batch else '**not met**'} |",
         "",
+        "Run by run, the build took " + ", ".join(f"{b / s:.2f}×" for b, s in zip(together, separate))
+        + f" the separate runs of the same round (worst {max(b / s for b, s in zip(together, separate)):.2f}×).",
+        "",
         f"With nothing to do, the build wrote {'no file' if unchanged else 'files (a fault)'}: every file in the show "
         "kept its bytes and its modification time.",
     ])
