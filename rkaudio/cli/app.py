@@ -15,6 +15,7 @@ from typing import Annotated, Optional
 import typer
 
 from .. import __version__
+from ..core import leaving
 from ..core.errors import (
     ConfigError,
     CHECKS_FAILED,
@@ -608,8 +609,12 @@ def _audio_overrides(show: Show, **flags: object) -> AudioSettings:
 
 
 def main() -> None:
-    """Console entry point."""
-    app()
+    """Console entry point. Once the speech libraries are loaded, the process leaves without
+    tearing the interpreter down (`rkaudio.core.leaving`): a second sooner, every file written."""
+    try:
+        app()
+    except SystemExit as exc:
+        leaving.finish(exc.code)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -24,9 +24,7 @@ import concurrent.futures
 import dataclasses
 import json
 import multiprocessing
-import os
 import queue
-import sys
 import threading
 import time
 import traceback
@@ -37,6 +35,7 @@ from typing import Any
 
 from typing import TYPE_CHECKING
 
+from ..core import leaving
 from ..core.errors import INTERNAL_ERROR, InputError, RkaudioError
 from ..core.files import write_if_changed
 from ..core.progress import ProgressCallback
@@ -297,23 +296,14 @@ _MESSAGES: Any = None
 def _start_worker(messages: Any) -> None:
     """A pool worker's set-up: where its progress goes, and a quick exit.
 
-    A worker holds the speech models. Tearing its interpreter down with them (modules, PyTorch's and
-    CTranslate2's pools, the freed memory glibc kept) takes a second or more at the end of every build,
-    for nothing: by then each file is written and closed, and the queues' feeder threads have been joined
-    (multiprocessing does that before ``atexit`` runs). So the worker leaves without the teardown.
+    A worker holds the speech models; tearing its interpreter down with them took 1.5 s at the end
+    of every build (`rkaudio.core.leaving`). By the time ``atexit`` runs in a worker, every file it
+    wrote is closed and its queues' feeder threads are joined (multiprocessing does both first),
+    so the worker leaves without the teardown.
     """
     global _MESSAGES
     _MESSAGES = messages
-    atexit.register(_leave)
-
-
-def _leave() -> None:
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError, AttributeError):
-            pass
-    os._exit(0)
+    atexit.register(leaving.flush_and_exit, 0)
 
 
 def _pool_step(root: str, step: Step, audio: AudioSettings, speech: TranscriptSettings | None,
