@@ -215,3 +215,54 @@ def test_progress_from_jobs_side_by_side_reaches_the_producer(show_built: Path) 
         # The last word of each stage says it is complete: nothing was lost when the pool closed.
         last = {stage: (done, total) for stage, done, total in mine}
         assert all(done >= total for done, total in last.values()), last
+
+
+@pytest.mark.parametrize("cores, jobs, groups", [
+    ([0, 1], 2, [{0}, {1}]),
+    (range(8), 2, [{0, 1, 2, 3}, {4, 5, 6, 7}]),
+    ([0, 2, 4, 6, 8], 2, [{0, 2, 4}, {6, 8}]),
+    ([0, 1], 3, [{0}, {1}, {0}]),
+    ([0, 1, 2, 3], 1, [{0, 1, 2, 3}]),
+])
+def test_jobs_side_by_side_get_cores_of_their_own(cores, jobs: int, groups: list[set[int]]) -> None:
+    from rkaudio.pipeline.build import core_groups
+
+    assert [set(g) for g in core_groups(list(cores), jobs)] == groups
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores to share out")
+def test_each_job_and_the_ffmpeg_it_runs_keep_to_the_jobs_cores(show_built: Path, tmp_path: Path) -> None:
+    """What a job starts runs on its own cores: an ffmpeg that notes the cores it may use, and
+    which recording it works on, sees one group per recording, and the groups are the jobs'."""
+    from rkaudio.audio import ffmpeg_tool
+    from rkaudio.pipeline.build import core_groups
+
+    notes = tmp_path / "cores.txt"
+    wrapper = tmp_path / "ffmpeg"
+    wrapper.write_text(f'#!/bin/sh\ncores=$(grep Cpus_allowed_list /proc/self/status | cut -f2)\n'
+                       f'echo "$cores $*" >> "{notes}"\nexec "{ffmpeg_tool.executable()}" "$@"\n')
+    wrapper.chmod(0o755)
+    for name in RECORDINGS:
+        _recording(show_built / "episodes", name, 1.35, RECORDINGS[name] + 1000)
+    out = run_subprocess("build", "--no-transcribe", "--json", "--jobs", "2", env={"RKAUDIO_FFMPEG": str(wrapper)})
+    assert out.code == 0, out
+    groups = {",".join(map(str, sorted(g))) for g in core_groups(sorted(os.sched_getaffinity(0)), 2)}
+    seen: dict[str, set[str]] = {}
+    for line in notes.read_text().splitlines():
+        cores, args = line.split(" ", 1)
+        for name in RECORDINGS:
+            if f"episodes/{name}.wav" in args and "-filter_complex" in args:  # the job's own work
+                seen.setdefault(name, set()).add(cores)
+    assert set(seen) == set(RECORDINGS), notes.read_text()
+    for name, where in seen.items():
+        assert len(where) == 1, (name, where)
+        assert _expand(next(iter(where))) in [_expand(g) for g in groups], (name, where, groups)
+
+
+def _expand(cpus: str) -> set[int]:
+    """A ``Cpus_allowed_list`` ("0-3,6") as a set of cores."""
+    found: set[int] = set()
+    for part in cpus.split(","):
+        lo, _, hi = part.partition("-")
+        found.update(range(int(lo), int(hi or lo) + 1))
+    return found
