@@ -325,7 +325,7 @@ def _start_worker(messages: Any, started: Any = None, groups: Sequence[frozenset
 
     The n-th worker to start keeps to the n-th group of cores (`core_groups`), it and every thread
     and ffmpeg it starts later: a job's audio, speech and caches then stay on its own cores, where
-    the scheduler moved them between cores before. Six new recordings took 4% less time and CPU.
+    the scheduler moved them between cores before. Six new recordings took about 7% less time.
 
     A worker holds the speech models; tearing its interpreter down with them took 1.5 s at the end
     of every build (`rkaudio.core.leaving`). By the time ``atexit`` runs in a worker, every file it
