@@ -236,6 +236,7 @@ def test_each_job_and_the_ffmpeg_it_runs_keep_to_the_jobs_cores(show_built: Path
     which recording it works on, sees one group per recording, and the groups are the jobs'."""
     from rkaudio.audio import ffmpeg_tool
     from rkaudio.pipeline.build import core_groups
+    from rkaudio.speech.engine import allowed_cores
 
     notes = tmp_path / "cores.txt"
     wrapper = tmp_path / "ffmpeg"
@@ -246,7 +247,7 @@ def test_each_job_and_the_ffmpeg_it_runs_keep_to_the_jobs_cores(show_built: Path
         _recording(show_built / "episodes", name, 1.35, RECORDINGS[name] + 1000)
     out = run_subprocess("build", "--no-transcribe", "--json", "--jobs", "2", env={"RKAUDIO_FFMPEG": str(wrapper)})
     assert out.code == 0, out
-    groups = {",".join(map(str, sorted(g))) for g in core_groups(sorted(os.sched_getaffinity(0)), 2)}
+    groups = {",".join(map(str, sorted(g))) for g in core_groups(allowed_cores(), 2)}
     seen: dict[str, set[str]] = {}
     for line in notes.read_text().splitlines():
         cores, args = line.split(" ", 1)

@@ -45,7 +45,7 @@ from ..publishing.episode import slug_for
 from ..show.paths import EPISODES_DIR, FEED_DIR, FEED_FILE, RECORDING_SUFFIXES, STATE_DIR, EpisodePaths
 from ..show.settings import AudioSettings, Show, TranscriptSettings
 from ..show.state import read_state, show_lock
-from ..speech.engine import cpu_threads
+from ..speech.engine import allowed_cores, cpu_threads
 from ..transcripts.store import has_transcript, reviewer_touched
 from .freshness import audio_inputs, recording_sha256, record_speech, show_inputs, speech_inputs, tags_inputs
 
@@ -173,13 +173,6 @@ def core_groups(cores: Sequence[int], jobs: int) -> list[frozenset[int]]:
         groups.append(frozenset(cores[at:at + take]))
         at += take
     return groups
-
-
-def _allowed_cores() -> list[int]:
-    try:
-        return sorted(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return []
 
 
 def _run_step(root: str, step: Step, audio: AudioSettings, speech: TranscriptSettings | None,
@@ -358,7 +351,7 @@ def _in_pool(show: Show, steps: list[Step], audio: AudioSettings, speech: Transc
     context = multiprocessing.get_context("spawn")
     results: dict[str, StepResult] = {}
     messages = context.Queue()
-    groups = core_groups(_allowed_cores(), jobs)
+    groups = core_groups(allowed_cores(), jobs)
     stop = threading.Event()
 
     def relay() -> None:  # until told to stop and the queue is empty

@@ -51,12 +51,18 @@ class Engine(Protocol):
         ...
 
 
-def cpu_threads() -> int:
-    """Cores this process may use (a container's limit, not the host's count)."""
+def allowed_cores() -> list[int]:
+    """The cores this process may run on (a container's limit, not the host's); empty where the
+    system does not say (not Linux)."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        return sorted(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+        return []
+
+
+def cpu_threads() -> int:
+    """How many cores this process may use (a container's limit, not the host's count)."""
+    return max(1, len(allowed_cores()) or os.cpu_count() or 1)
 
 
 def bundled_model_path() -> Path:
