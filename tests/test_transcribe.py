@@ -462,6 +462,36 @@ def test_decoders_side_by_side_hear_what_one_hears(show: Path) -> None:
     assert starts == sorted(starts)
 
 
+@pytest.mark.slow
+@pytest.mark.speech
+def test_a_build_job_takes_more_decoders_once_the_others_are_done(show: Path) -> None:
+    """With a core budget (a build job's), the engine makes room for a decoder per core and uses
+    its own share until the budget grows; what it hears does not change."""
+    from dataclasses import replace
+
+    from rkaudio.show.config import load_show
+    from rkaudio.speech import engine as speech_engine
+    from rkaudio.speech.engines import load_engine
+    from rkaudio.speech.recognise import transcribe_file
+
+    free = [0]
+    speech_engine.set_core_budget(lambda: free[0], 2)
+    try:
+        job = load_engine(replace(load_show(show).transcript, threads=1, workers=1), "en")
+        assert len(job.pipelines) == 2 and job.workers == 1 and "decoders" not in job.label
+        assert job._decoders_now() == 1  # noqa: SLF001
+        sharing = transcribe_file(DEMO, job, language="en", block_seconds=12.0)
+        free[0] = 2
+        assert job._decoders_now() == 2  # noqa: SLF001
+        alone = transcribe_file(DEMO, job, language="en", block_seconds=12.0)
+    finally:
+        speech_engine.set_core_budget(None)
+    assert speech_engine.cores_now(1) == 1 and speech_engine.cores_at_most(1) == 1
+    heard = " ".join(w.text for w in alone.words)
+    assert wer(DEMO_TEXT.read_text(encoding="utf-8"), heard) < 0.10, heard
+    assert wer(" ".join(w.text for w in sharing.words), heard) < 0.03
+
+
 def test_threads_setting_is_read_and_checked(show: Path, speech_wav: Path) -> None:
     from rkaudio.show.config import load_show
 

@@ -9,9 +9,10 @@
 2. New episodes get their metadata files, and so their numbers, here in the parent, in recording
    order (modification time, then name), before any job starts: numbering never depends on which
    job finishes first.
-3. The work runs in a pool of processes sized to the cores; each job keeps to a share of the cores
-   of its own (`core_groups`), and its speech engine gets that many threads. Retagging is quick
-   and runs in the parent.
+3. The work runs in a pool of processes sized to the cores, the longest recordings first
+   (`_longest_first`); each job keeps to a share of the cores of its own (`core_groups`), and its
+   speech engine gets that many threads, until the other jobs are done: the last one then takes
+   every core (`_budget`). Retagging is quick and runs in the parent.
 4. The feed and the site are rebuilt once, at the end, under the show's lock; and only when
    something changed (`freshness.show_inputs`), so a build with nothing to do writes nothing.
 
@@ -45,7 +46,7 @@ from ..publishing.episode import slug_for
 from ..show.paths import EPISODES_DIR, FEED_DIR, FEED_FILE, RECORDING_SUFFIXES, STATE_DIR, EpisodePaths
 from ..show.settings import AudioSettings, Show, TranscriptSettings
 from ..show.state import read_state, show_lock
-from ..speech.engine import allowed_cores, cpu_threads
+from ..speech.engine import allowed_cores, cpu_threads, set_core_budget
 from ..transcripts.store import has_transcript, reviewer_touched
 from .freshness import audio_inputs, recording_sha256, record_speech, show_inputs, speech_inputs, tags_inputs
 
@@ -309,11 +310,38 @@ class _Relay:
             self.callback(*item)
 
 
-#: The progress queue, in a pool worker (set by `_start_worker`).
+#: In a pool worker (set by `_start_worker`): the progress queue; how many of the pool's jobs have
+#: finished (shared by the workers) and how many there are; every core the build may use.
 _MESSAGES: Any = None
+_FINISHED: Any = None
+_JOBS = 0
+_ALL_CORES: frozenset[int] = frozenset()
+_widened = False
 
 
-def _start_worker(messages: Any, started: Any = None, groups: Sequence[frozenset[int]] = ()) -> None:
+def _budget() -> int:
+    """How many cores this worker's job may use now (`rkaudio.speech.engine.cores_now`): every one
+    of the build's once every other job has finished, 0 (its own share) until then.
+
+    The first time, the worker (every thread of it, and every ffmpeg it starts from then on) leaves
+    its own group of cores for all of them. With six like recordings this saves the second or two
+    of the last job's voiceprints; with one long webinar among short ones, most of its transcript
+    and voiceprints run on every core rather than one."""
+    global _widened
+    if _FINISHED is None or _FINISHED.value < _JOBS - 1:
+        return 0
+    if not _widened:
+        _widened = True
+        try:
+            for thread in os.listdir("/proc/self/task"):
+                os.sched_setaffinity(int(thread), _ALL_CORES)
+        except (AttributeError, OSError, ValueError):  # not Linux, or a thread just ended: no harm
+            pass
+    return len(_ALL_CORES)
+
+
+def _start_worker(messages: Any, started: Any = None, groups: Sequence[frozenset[int]] = (),
+                  finished: Any = None, jobs: int = 0) -> None:
     """A pool worker's set-up: the cores it keeps to, where its progress goes, and a quick exit.
 
     The n-th worker to start keeps to the n-th group of cores (`core_groups`), it and every thread
@@ -325,8 +353,11 @@ def _start_worker(messages: Any, started: Any = None, groups: Sequence[frozenset
     wrote is closed and its queues' feeder threads are joined (multiprocessing does both first),
     so the worker leaves without the teardown.
     """
-    global _MESSAGES
-    _MESSAGES = messages
+    global _MESSAGES, _FINISHED, _JOBS, _ALL_CORES
+    _MESSAGES, _FINISHED, _JOBS = messages, finished, jobs
+    _ALL_CORES = frozenset().union(*groups)
+    if finished is not None and len(groups) > 1:
+        set_core_budget(_budget, len(_ALL_CORES))
     if started is not None and groups:
         with started.get_lock():
             index = started.value
@@ -340,7 +371,28 @@ def _start_worker(messages: Any, started: Any = None, groups: Sequence[frozenset
 
 def _pool_step(root: str, step: Step, audio: AudioSettings, speech: TranscriptSettings | None,
                debug: bool) -> StepResult:
-    return _run_step(root, step, audio, speech, _MESSAGES, debug)
+    try:
+        return _run_step(root, step, audio, speech, _MESSAGES, debug)
+    finally:
+        if _FINISHED is not None:
+            with _FINISHED.get_lock():
+                _FINISHED.value += 1
+
+
+def _longest_first(steps: list[Step]) -> list[Step]:
+    """The order the pool takes the jobs in: the longest recordings first, so that a long one does
+    not start last and run on after the others (numbers are given before, in recording order).
+    A recording that cannot be probed goes last: its job reports why."""
+    from ..audio import ffmpeg_tool
+
+    def seconds(step: Step) -> float:
+        try:
+            return ffmpeg_tool.probe(step.source).duration or 0.0
+        except RkaudioError:
+            return 0.0
+
+    lengths = {step.slug: seconds(step) for step in steps}
+    return sorted(steps, key=lambda step: -lengths[step.slug])
 
 
 def _in_pool(show: Show, steps: list[Step], audio: AudioSettings, speech: TranscriptSettings | None, jobs: int,
@@ -372,9 +424,10 @@ def _in_pool(show: Show, steps: list[Step], audio: AudioSettings, speech: Transc
     try:
         with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context,
                                                     initializer=_start_worker,
-                                                    initargs=(messages, context.Value("i", 0), groups)) as pool:
+                                                    initargs=(messages, context.Value("i", 0), groups,
+                                                              context.Value("i", 0), len(steps))) as pool:
             futures = {}
-            for step in steps:
+            for step in _longest_first(steps):
                 futures[pool.submit(_pool_step, str(show.root), step, audio, speech, debug)] = step
                 if on_step:
                     on_step(step.slug, "queued")

@@ -8,7 +8,7 @@ words out, with the times relative to the audio they were given.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -63,6 +63,37 @@ def allowed_cores() -> list[int]:
 def cpu_threads() -> int:
     """How many cores this process may use (a container's limit, not the host's count)."""
     return max(1, len(allowed_cores()) or os.cpu_count() or 1)
+
+
+# --- cores that free up during a build ---------------------------------------------------------------
+#
+# A build job starts with a share of the cores; once the others have finished, the cores they used
+# would stand idle while the last one works alone. The job installs a budget here that says how
+# many it may use now; its stages ask at each step where they can widen (a block of audio to
+# transcribe, a batch of voiceprints). Outside a build there is none, and each stage uses what it
+# was given.
+
+_budget: Callable[[], int] | None = None
+_budget_most = 0
+
+
+def set_core_budget(budget: Callable[[], int] | None, most: int = 0) -> None:
+    """Install ``budget`` (None removes it): it returns how many cores the job may use at that
+    moment (0: no more than its share), and never more than ``most``."""
+    global _budget, _budget_most
+    _budget, _budget_most = budget, most if budget is not None else 0
+
+
+def cores_now(share: int) -> int:
+    """How many cores a step about to start may use: ``share``, what it was given, or more once the
+    other jobs of a build have finished."""
+    return max(share, _budget()) if _budget is not None else share
+
+
+def cores_at_most(share: int) -> int:
+    """The most cores `cores_now` can ever give a job whose share is ``share`` (what to make room
+    for: an engine's decoders are made when it loads)."""
+    return max(share, _budget_most)
 
 
 def bundled_model_path() -> Path:

@@ -31,6 +31,8 @@ from .engine import (
     NO_SPEECH_THRESHOLD,
     SAMPLE_RATE,
     bundled_model_path,
+    cores_at_most,
+    cores_now,
 )
 from .engine import cpu_threads as available_threads
 from .words import Word
@@ -84,8 +86,11 @@ class FasterWhisperEngine:
         threads = cpu_threads or available_threads()
         # Side-by-side decoders pay off on CPU cores; a GPU is fed by the batch instead.
         self.workers = max(1, workers) if self.device == "cpu" else 1
+        self.threads = threads
+        # A build job makes room for the decoders it may take on once the other jobs are done.
+        decoders = max(self.workers, cores_at_most(self.workers * threads) // threads) if self.device == "cpu" else 1
         kwargs: dict[str, Any] = dict(device=self.device, compute_type=self.compute_type,
-                                      cpu_threads=threads, num_workers=self.workers)
+                                      cpu_threads=threads, num_workers=decoders)
         try:
             try:
                 self.model = WhisperModel(source, local_files_only=True, **kwargs)
@@ -101,7 +106,7 @@ class FasterWhisperEngine:
                             f"({type(exc).__name__}); use the bundled {DEFAULT_MODEL}, or give the path "
                             "of a downloaded model folder") from None
         # One pipeline per decoder: a pipeline keeps the end of the last speech it timed.
-        self.pipelines = [BatchedInferencePipeline(model=self.model) for _ in range(self.workers)]
+        self.pipelines = [BatchedInferencePipeline(model=self.model) for _ in range(decoders)]
         multilingual = bool(self.model.model.is_multilingual)
         self.language = language if multilingual else "en"
         self.beam_size = beam_size
@@ -113,6 +118,11 @@ class FasterWhisperEngine:
                 where += f" x {self.workers} decoders"
         self.label = f"faster-whisper {label} {self.compute_type} on {where}"
 
+    def _decoders_now(self) -> int:
+        """The decoders to use for this call: the engine's own, or more, up to those it made,
+        when a build's other jobs have left their cores (`rkaudio.speech.engine.cores_now`)."""
+        return min(len(self.pipelines), max(1, cores_now(self.workers * self.threads) // self.threads))
+
     def _options(self) -> dict[str, Any]:
         return dict(language=self.language, beam_size=self.beam_size, word_timestamps=True,
                     condition_on_previous_text=False, no_speech_threshold=NO_SPEECH_THRESHOLD,
@@ -123,7 +133,8 @@ class FasterWhisperEngine:
         if not clips:
             return []
         # Each decoder takes every n-th window, so all get a like share of the speech.
-        shares = [list(clips[k::self.workers]) for k in range(min(self.workers, len(clips)))]
+        decoders = self._decoders_now()
+        shares = [list(clips[k::decoders]) for k in range(min(decoders, len(clips)))]
         if len(shares) == 1:
             segments = self._decode(self.pipelines[0], audio, shares[0])
         else:
@@ -158,7 +169,8 @@ class FasterWhisperEngine:
         decoders take the clips in turn."""
         if not clips:
             return []
-        shares = [list(clips[k::self.workers]) for k in range(min(self.workers, len(clips)))]
+        decoders = self._decoders_now()
+        shares = [list(clips[k::decoders]) for k in range(min(decoders, len(clips)))]
 
         def decode(share: list[tuple[float, float]]) -> list[Word]:
             return [w for start, end in share for w in self._sequential(audio, start, end, whole=False)]

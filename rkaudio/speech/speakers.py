@@ -30,7 +30,7 @@ import numpy as np
 
 from ..audio import ffmpeg_tool
 from ..core.errors import ConfigError, InputError
-from .engine import SAMPLE_RATE
+from .engine import SAMPLE_RATE, cores_now
 from .words import SpeakerTurn, Voice
 
 log = logging.getLogger(__name__)
@@ -239,7 +239,7 @@ def diarize_samples(samples: np.ndarray, *, count: int | None = None,
                 segments, centroids = [], {}
             else:
                 flat, frames, offsets, dim = diarizer._extract_fbank_features(audio, stretches)  # noqa: SLF001
-                embeddings = diarizer._generate_embeddings(flat, frames, [int(o) for o in offsets], dim)  # noqa: SLF001
+                embeddings = _voiceprints(diarizer, flat, list(frames), [int(o) for o in offsets], dim, threads)
                 _, merged, centroids = diarizer._perform_clustering(embeddings, stretches)  # noqa: SLF001
                 segments = [(float(m["start"]), float(m["end"]), str(m["speaker"])) for m in merged]
         finally:
@@ -253,6 +253,25 @@ def diarize_samples(samples: np.ndarray, *, count: int | None = None,
         first = segments[0][2]
         segments = [(start, end, first) for start, end, _ in segments]
     return dataclasses.replace(_labelled(segments, centroids, duration, elapsed), load_s=load_s)
+
+
+#: senko's batch of voiceprints: taken a batch at a time, they come out as senko makes them at once
+#: (each batch is padded to its longest stretch, so other batches would pad differently).
+VOICEPRINT_BATCH = 64
+
+
+def _voiceprints(diarizer, flat, frames: list[int], offsets: list[int], dim: int, threads: int | None) -> np.ndarray:
+    """The voiceprint of each stretch, a batch at a time. A build job sharing the cores asks before
+    each batch whether the other jobs have finished, and then takes their cores too
+    (`rkaudio.speech.engine.cores_now`)."""
+    if threads is None:
+        return diarizer._generate_embeddings(flat, frames, offsets, dim)  # noqa: SLF001
+    parts = []
+    for at in range(0, len(frames), VOICEPRINT_BATCH):
+        diarizer._set_torch_num_threads(cores_now(threads))  # noqa: SLF001
+        parts.append(diarizer._generate_embeddings(flat, frames[at:at + VOICEPRINT_BATCH],  # noqa: SLF001
+                                                   offsets[at:at + VOICEPRINT_BATCH], dim))
+    return np.concatenate(parts)
 
 
 def _labelled(segments: list[tuple[float, float, str]], centroids: Mapping[str, np.ndarray],
