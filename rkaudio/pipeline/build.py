@@ -327,16 +327,21 @@ def _budget() -> int:
     its own group of cores for all of them. With six like recordings this saves the second or two
     of the last job's voiceprints; with one long webinar among short ones, most of its transcript
     and voiceprints run on every core rather than one."""
-    global _widened
+    global _widened, _ALL_CORES
     if _FINISHED is None or _FINISHED.value < _JOBS - 1:
         return 0
     if not _widened:
         _widened = True
         try:
-            for thread in os.listdir("/proc/self/task"):
+            threads = os.listdir("/proc/self/task")
+        except OSError:  # not Linux: the job keeps its share
+            _ALL_CORES = frozenset()
+            return 0
+        for thread in threads:
+            try:
                 os.sched_setaffinity(int(thread), _ALL_CORES)
-        except (AttributeError, OSError, ValueError):  # not Linux, or a thread just ended: no harm
-            pass
+            except (AttributeError, OSError, ValueError):  # a thread that has just ended: no harm
+                pass
     return len(_ALL_CORES)
 
 
