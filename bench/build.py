@@ -175,7 +175,7 @@ def main() -> int:
         f"| {args.new} separate `rkaudio process` runs | {med(separate):.1f} | {min(separate):.1f}–{max(separate):.1f} "
         "| | |",
         f"| `rkaudio build`, the same {args.new} recordings | {med(together):.1f} | "
-        f"{min(together):.1f}–{max(together):.1f} | ≤ 0.6× the separate runs | {ratio:.2f}×: "
+        f"{min(together):.1f}–{max(together):.1f} | ≤ 0.6× the separate runs | {ratio:.3f}×: "
         f"{'met' if ok_batch else '**not met**'} |",
         "",
         "Run by run, the build took " + ", ".join(f"{b / s:.2f}×" for b, s in zip(together, separate))
