@@ -123,6 +123,12 @@ class FasterWhisperEngine:
         when a build's other jobs have left their cores (`rkaudio.speech.engine.cores_now`)."""
         return min(len(self.pipelines), max(1, cores_now(self.workers * self.threads) // self.threads))
 
+    def _shares(self, clips: Sequence[tuple[float, float]]) -> list[list[tuple[float, float]]]:
+        """The clips shared out among the decoders used now: each takes every n-th clip, so all
+        get a like share of the speech."""
+        decoders = self._decoders_now()
+        return [list(clips[k::decoders]) for k in range(min(decoders, len(clips)))]
+
     def _options(self) -> dict[str, Any]:
         return dict(language=self.language, beam_size=self.beam_size, word_timestamps=True,
                     condition_on_previous_text=False, no_speech_threshold=NO_SPEECH_THRESHOLD,
@@ -132,9 +138,7 @@ class FasterWhisperEngine:
     def transcribe(self, audio: np.ndarray, clips: Sequence[tuple[float, float]]) -> list[Word]:
         if not clips:
             return []
-        # Each decoder takes every n-th window, so all get a like share of the speech.
-        decoders = self._decoders_now()
-        shares = [list(clips[k::decoders]) for k in range(min(decoders, len(clips)))]
+        shares = self._shares(clips)
         if len(shares) == 1:
             segments = self._decode(self.pipelines[0], audio, shares[0])
         else:
@@ -169,8 +173,7 @@ class FasterWhisperEngine:
         decoders take the clips in turn."""
         if not clips:
             return []
-        decoders = self._decoders_now()
-        shares = [list(clips[k::decoders]) for k in range(min(decoders, len(clips)))]
+        shares = self._shares(clips)
 
         def decode(share: list[tuple[float, float]]) -> list[Word]:
             return [w for start, end in share for w in self._sequential(audio, start, end, whole=False)]
