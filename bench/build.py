@@ -9,6 +9,9 @@ recordings side by side against six separate ``rkaudio process`` runs.
    show with the default settings (leveller, stings, transcript with speaker labels): the time of
    ``rkaudio build`` against six ``rkaudio process`` runs one after the other, interleaved,
    several times (target: build at most 0.6 times the six runs).
+3. A season of uneven recordings: three of those, and a long webinar (four of them joined) dropped
+   in last; ``rkaudio build`` against four ``rkaudio process`` runs, interleaved (no target: the
+   long one bounds what running side by side can gain).
 
 Times are medians of wall time, including each process's start-up. Results go into BENCHMARKS.md
 between the ``bench:build`` markers.
@@ -108,10 +111,9 @@ def recordings(work: Path, count: int) -> list[Path]:
     return made
 
 
-def six(work: Path, count: int, runs: int) -> tuple[list[float], list[float], float]:
+def six(work: Path, made: list[Path], runs: int) -> tuple[list[float], list[float], float]:
     from rkaudio.audio import ffmpeg_tool
 
-    made = recordings(work, count)
     minutes = sum(ffmpeg_tool.probe(p).duration for p in made) / 60
     separate, together = [], []
     for n in range(runs):
@@ -131,19 +133,53 @@ def six(work: Path, count: int, runs: int) -> tuple[list[float], list[float], fl
     return separate, together, minutes
 
 
+def mixed(work: Path, made: list[Path], runs: int) -> tuple[list[float], list[float], float]:
+    """Three recordings, then a long one made of four joined, each newer than the last: the time of
+    ``rkaudio process`` on each in turn against one ``rkaudio build``; and the long one's minutes."""
+    from rkaudio.audio import ffmpeg_tool
+
+    long = work / "recordings" / "long-webinar.flac"
+    parts = made[:4]
+    inputs = [arg for part in parts for arg in ("-i", str(part))]
+    joined = "".join(f"[{k}:a]" for k in range(len(parts))) + f"concat=n={len(parts)}:v=0:a=1[out]"
+    ffmpeg(*inputs, "-filter_complex", joined, "-map", "[out]", str(long))
+    season = [*made[-3:], long]
+    separate, together = [], []
+    for n in range(runs):
+        root = work / f"mixed-separate-{n}"
+        new_show(root, speakers=True)
+        start = time.perf_counter()
+        for recording in season:
+            run(root, "process", recording)
+        separate.append(time.perf_counter() - start)
+        root = work / f"mixed-build-{n}"
+        new_show(root, speakers=True)
+        for k, recording in enumerate(season):
+            copy = root / "episodes" / recording.name
+            shutil.copy2(recording, copy)
+            os.utime(copy, (1_700_000_000 + k, 1_700_000_000 + k))
+        together.append(run(root, "build"))
+        print(f"  run {n + 1}: four process runs {separate[-1]:.1f} s, build {together[-1]:.1f} s "
+              f"({together[-1] / separate[-1]:.2f}x)", flush=True)
+    return separate, together, ffmpeg_tool.probe(long).duration / 60
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--episodes", type=int, default=50)
     parser.add_argument("--new", type=int, default=6, help="new recordings built side by side")
     parser.add_argument("--runs", type=int, default=5, help="runs of the quick builds")
     parser.add_argument("--batch-runs", type=int, default=2, help="runs of the six recordings each way")
+    parser.add_argument("--mixed-runs", type=int, default=2, help="runs of the uneven season each way")
     parser.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="rkaudio-bench-build-"))
     try:
         idle, retitle, first, unchanged = fifty(work, args.episodes, args.runs)
-        separate, together, minutes = six(work, args.new, args.batch_runs)
+        made = recordings(work, args.new)
+        separate, together, minutes = six(work, made, args.batch_runs)
+        uneven_separate, uneven_together, long_minutes = mixed(work, made, args.mixed_runs)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -180,6 +216,13 @@ def main() -> int:
         "",
         "Run by run, the build took " + ", ".join(f"{b / s:.2f}×" for b, s in zip(together, separate))
         + f" the separate runs of the same round (worst {max(b / s for b, s in zip(together, separate)):.2f}×).",
+        "",
+        f"A season of uneven recordings: three of those and a {long_minutes:.1f}-minute webinar (four of them "
+        f"joined), dropped in last; {args.mixed_runs} runs each way. Four separate `rkaudio process` runs took "
+        f"{med(uneven_separate):.1f} s ({min(uneven_separate):.1f}–{max(uneven_separate):.1f}), `rkaudio build` "
+        f"{med(uneven_together):.1f} s ({min(uneven_together):.1f}–{max(uneven_together):.1f}): "
+        f"{med(uneven_together) / med(uneven_separate):.2f}× (the build takes the long one first, and gives it "
+        "the cores the others leave).",
         "",
         f"With nothing to do, the build wrote {'no file' if unchanged else 'files (a fault)'}: every file in the show "
         "kept its bytes and its modification time.",
