@@ -97,40 +97,50 @@ def fifty(work: Path, episodes: int, runs: int) -> tuple[list[float], list[float
     return idle, retitle, first, unchanged
 
 
+def join(parts: list[Path], target: Path, *options: str) -> Path:
+    """``parts`` one after another, in ``target``."""
+    inputs = [arg for part in parts for arg in ("-i", str(part))]
+    joined = "".join(f"[{k}:a]" for k in range(len(parts))) + f"concat=n={len(parts)}:v=0:a=1[out]"
+    ffmpeg(*inputs, "-filter_complex", joined, "-map", "[out]", *options, str(target))
+    return target
+
+
 def recordings(work: Path, count: int) -> list[Path]:
     folder = work / "recordings"
     folder.mkdir()
-    made = []
-    for n in range(count):
-        parts = [CLIPS[(n + k) % len(CLIPS)] for k in range(4)]
-        inputs = [arg for part in parts for arg in ("-i", str(part))]
-        joined = "".join(f"[{k}:a]" for k in range(len(parts))) + f"concat=n={len(parts)}:v=0:a=1[out]"
-        target = folder / f"webinar-{n + 1}.flac"
-        ffmpeg(*inputs, "-filter_complex", joined, "-map", "[out]", "-ac", "2", "-ar", "44100", str(target))
-        made.append(target)
-    return made
+    return [join([CLIPS[(n + k) % len(CLIPS)] for k in range(4)], folder / f"webinar-{n + 1}.flac",
+                 "-ac", "2", "-ar", "44100")
+            for n in range(count)]
+
+
+def rounds(work: Path, name: str, season: list[Path], runs: int) -> tuple[list[float], list[float]]:
+    """``rkaudio process`` on each of ``season`` in turn, against one ``rkaudio build`` of them all
+    (each recording newer than the one before), ``runs`` times, each in a fresh show."""
+    separate, together = [], []
+    for n in range(runs):
+        root = work / f"{name}-separate-{n}"
+        new_show(root, speakers=True)
+        start = time.perf_counter()
+        for recording in season:
+            run(root, "process", recording)
+        separate.append(time.perf_counter() - start)
+        root = work / f"{name}-build-{n}"
+        new_show(root, speakers=True)
+        for k, recording in enumerate(season):
+            copy = root / "episodes" / recording.name
+            shutil.copy2(recording, copy)
+            os.utime(copy, (1_700_000_000 + k, 1_700_000_000 + k))
+        together.append(run(root, "build"))
+        print(f"  run {n + 1}: {len(season)} process runs {separate[-1]:.1f} s, build {together[-1]:.1f} s "
+              f"({together[-1] / separate[-1]:.2f}x)", flush=True)
+    return separate, together
 
 
 def six(work: Path, made: list[Path], runs: int) -> tuple[list[float], list[float], float]:
     from rkaudio.audio import ffmpeg_tool
 
     minutes = sum(ffmpeg_tool.probe(p).duration for p in made) / 60
-    separate, together = [], []
-    for n in range(runs):
-        root = work / f"separate-{n}"
-        new_show(root, speakers=True)
-        start = time.perf_counter()
-        for recording in made:
-            run(root, "process", recording)
-        separate.append(time.perf_counter() - start)
-        root = work / f"build-{n}"
-        new_show(root, speakers=True)
-        for recording in made:
-            shutil.copy2(recording, root / "episodes" / recording.name)
-        together.append(run(root, "build"))
-        print(f"  run {n + 1}: six process runs {separate[-1]:.1f} s, build {together[-1]:.1f} s "
-              f"({together[-1] / separate[-1]:.2f}x)", flush=True)
-    return separate, together, minutes
+    return *rounds(work, "six", made, runs), minutes
 
 
 def mixed(work: Path, made: list[Path], runs: int) -> tuple[list[float], list[float], float]:
@@ -138,30 +148,8 @@ def mixed(work: Path, made: list[Path], runs: int) -> tuple[list[float], list[fl
     ``rkaudio process`` on each in turn against one ``rkaudio build``; and the long one's minutes."""
     from rkaudio.audio import ffmpeg_tool
 
-    long = work / "recordings" / "long-webinar.flac"
-    parts = made[:4]
-    inputs = [arg for part in parts for arg in ("-i", str(part))]
-    joined = "".join(f"[{k}:a]" for k in range(len(parts))) + f"concat=n={len(parts)}:v=0:a=1[out]"
-    ffmpeg(*inputs, "-filter_complex", joined, "-map", "[out]", str(long))
-    season = [*made[-3:], long]
-    separate, together = [], []
-    for n in range(runs):
-        root = work / f"mixed-separate-{n}"
-        new_show(root, speakers=True)
-        start = time.perf_counter()
-        for recording in season:
-            run(root, "process", recording)
-        separate.append(time.perf_counter() - start)
-        root = work / f"mixed-build-{n}"
-        new_show(root, speakers=True)
-        for k, recording in enumerate(season):
-            copy = root / "episodes" / recording.name
-            shutil.copy2(recording, copy)
-            os.utime(copy, (1_700_000_000 + k, 1_700_000_000 + k))
-        together.append(run(root, "build"))
-        print(f"  run {n + 1}: four process runs {separate[-1]:.1f} s, build {together[-1]:.1f} s "
-              f"({together[-1] / separate[-1]:.2f}x)", flush=True)
-    return separate, together, ffmpeg_tool.probe(long).duration / 60
+    long = join(made[:4], work / "recordings" / "long-webinar.flac")
+    return *rounds(work, "mixed", [*made[-3:], long], runs), ffmpeg_tool.probe(long).duration / 60
 
 
 def main() -> int:
